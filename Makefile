@@ -1,0 +1,45 @@
+# Sapiens Studio — developer entry points. `make run` and `make test` are the two commands README promises.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Debian packages a fresh machine lacks: Qt's xcb plugin needs the two libxcb ones, Open3D needs libusb, GUI tests need Xvfb.
+APT_PACKAGES := xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 \
+                libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1 libglib2.0-0 libdbus-1-3 libfontconfig1 libusb-1.0-0
+# Run headless under a virtual X server when there is no display (CI, servers).
+XRUN := $(if $(DISPLAY),,$(if $(shell command -v xvfb-run),xvfb-run -a -s "-screen 0 1920x1080x24",))
+
+.PHONY: setup system-packages run test test-core lint bench bundle clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-packages
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned, from the local wheel where one exists, so no resolver reaches for a CUDA build.
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+system-packages:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then echo "installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi; \
+	fi
+
+run: setup
+	$(PY) main.py
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(XRUN) $(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/lint-imports
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info
