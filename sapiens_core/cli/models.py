@@ -1,0 +1,88 @@
+"""``models list|download|verify``: the official model cards and what is installed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..cards import CARDS, SIZES, find_card
+from ..errors import SapiensError
+from ..models_dir import default_models_dir, discover, installed_for
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("models", help="list, download and verify checkpoints",
+                       description="The official Sapiens model cards, what is installed, downloads from Hugging Face.")
+    p.add_argument("--models-dir", type=Path, default=None,
+                   help=f"where checkpoints live (default: $SAPIENS_MODELS_DIR or {default_models_dir()})")
+    msub = p.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    ls = msub.add_parser("list", help="show the model cards and which are installed")
+    ls.add_argument("--task", choices=("pose", "seg", "depth", "normal"))
+    ls.add_argument("--size", choices=SIZES)
+    ls.add_argument("--installed", action="store_true", help="only installed files (official or not)")
+    ls.set_defaults(run=run_list)
+    dl = msub.add_parser("download", help="download a card's checkpoint (needs internet; gigabytes)")
+    dl.add_argument("card", help="card id, e.g. pose-0.3b-torchscript (see `models list`)")
+    dl.add_argument("--token", help="Hugging Face token, if the repository needs one")
+    dl.set_defaults(run=run_download)
+    vf = msub.add_parser("verify", help="check installed files against their download records and that they load")
+    vf.add_argument("files", nargs="*", type=Path, help="files to check (default: everything installed)")
+    vf.set_defaults(run=run_verify)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    if args.installed:
+        for m in discover(args.models_dir):
+            print(f"{m.label:36s} {m.path}")
+        return 0
+    print(f"{'card':34s} {'task':6s} {'size':5s} {'format':11s} {'outputs':15s} {'installed':9s} repository")
+    for card in CARDS:
+        if (args.task and card.task != args.task) or (args.size and card.size != args.size):
+            continue
+        shape = "x".join(map(str, card.output_shape))
+        here = "yes" if installed_for(card, args.models_dir) else "-"
+        print(f"{card.id:34s} {card.task:6s} {card.size:5s} {card.format:11s} {shape:15s} {here:9s} {card.hf_repo}")
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from ..hub import download
+
+    card = find_card(args.card)
+    bar = tqdm(total=int(card.approx_bytes), unit="B", unit_scale=True, file=sys.stderr, desc=card.id)
+
+    def progress(done: int, total: int) -> None:
+        if total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        path = download(card, args.models_dir, progress=progress, token=args.token)
+    finally:
+        bar.close()
+    print(path)
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from ..backends import detect_format
+    from ..hub import verify_file
+
+    files = args.files or [m.path for m in discover(args.models_dir)]
+    if not files:
+        print(f"no checkpoints installed in {args.models_dir or default_models_dir()}")
+        return 0
+    bad = 0
+    for path in files:
+        try:
+            verdict = verify_file(path)
+            fmt = detect_format(path)
+            print(f"ok: {verdict}; format {fmt}")
+        except SapiensError as exc:
+            bad += 1
+            print(f"bad: {exc}", file=sys.stderr)
+    return 1 if bad else 0

@@ -1,0 +1,117 @@
+"""``predict``: run the chosen models on images and folders, write documents, masks, overlays and COCO."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..annotation import Annotation
+from ..boxes import BoxTable
+from ..errors import SapiensError
+from ..export.coco import write_coco
+from ..export.masks import write_part_map_color
+from ..io.atomic import atomic_path
+from ..io.images import find_images, read_image
+from ..pipeline import Frame, Pipeline
+from ..render.overlay import render_overlay
+from ..schema import class_schema, keypoint_schema
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("predict", help="run models on images and write the results",
+                       description="Run the given checkpoints on images (files or folders, recursed) and write per image "
+                                   "STEM.json, STEM_seg.png, STEM_depth.npy, STEM_normal.npy, STEM_overlay.png, "
+                                   "and coco.json for all images.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
+    for task in ("pose", "seg", "depth", "normal"):
+        p.add_argument(f"--{task}", type=Path, metavar="CKPT",
+                       help=f"{task} checkpoint: TorchScript .pt2, bfloat16 .pt2, original .pth or .onnx")
+    p.add_argument("--boxes", type=Path, metavar="FILE", help="person boxes per image (JSON); default: whole image")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--batch-size", type=int, default=1, metavar="N", help="images (and person crops) per forward pass")
+    p.add_argument("--flip-test", action="store_true", help="average with the mirrored input (official eval setting; 2x slower)")
+    p.add_argument("--kpt-threshold", type=float, default=0.3, help="score at and above which a keypoint counts as visible")
+    p.add_argument("--no-overlay", action="store_true", help="skip the STEM_overlay.png renders")
+    p.set_defaults(run=run)
+
+
+def _unique_stems(paths: list[Path]) -> dict[Path, str]:
+    """Output stem per input; inputs from different folders with the same stem get a numeric suffix."""
+    seen: dict[str, int] = {}
+    stems = {}
+    for path in paths:
+        n = seen.get(path.stem, 0)
+        seen[path.stem] = n + 1
+        stems[path] = path.stem if n == 0 else f"{path.stem}_{n + 1}"
+    return stems
+
+
+def _write_outputs(doc: Annotation, image, out_dir: Path, stem: str, overlay: bool) -> None:
+    doc.save(out_dir / f"{stem}.json")
+    if doc.part_map is not None and doc.class_schema:
+        write_part_map_color(out_dir / f"{stem}_seg_color.png", doc.part_map, class_schema(doc.class_schema))
+    if overlay:
+        import cv2  # only needed for this write
+
+        kp = keypoint_schema(doc.keypoint_schema) if doc.keypoint_schema else None
+        cs = class_schema(doc.class_schema) if doc.class_schema else None
+        rgb = render_overlay(image, doc, keypoint_schema=kp, class_schema=cs)
+        with atomic_path(out_dir / f"{stem}_overlay.png") as tmp:
+            if not cv2.imwrite(str(tmp), rgb[..., ::-1]):
+                raise OSError(f"could not write {out_dir / f'{stem}_overlay.png'}")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise SapiensError("--batch-size must be at least 1")
+    models = {t: getattr(args, t) for t in ("pose", "seg", "depth", "normal")}
+    if not any(models.values()):
+        raise SapiensError("give at least one model: --pose, --seg, --depth or --normal")
+    missing = [str(p) for p in args.inputs if not Path(p).exists()]
+    images = find_images([Path(p) for p in args.inputs if Path(p).exists()])
+    boxes = BoxTable.load(args.boxes) if args.boxes else None
+    pipeline = Pipeline.from_paths(models, device=args.device, batch_size=args.batch_size,
+                                   flip_test=args.flip_test, kpt_threshold=args.kpt_threshold)
+    args.out.mkdir(parents=True, exist_ok=True)
+    failed = len(missing)
+    for p in missing:
+        print(f"failed: {p}: no such file or folder", file=sys.stderr)
+    if not images and not missing:
+        raise SapiensError(f"no images found in {', '.join(map(str, args.inputs))}")
+    stems = _unique_stems(images)
+    written: list[Annotation] = []
+    try:
+        bar = tqdm(total=len(images), unit="img", file=sys.stderr, disable=None, desc="predict")
+        for start in range(0, len(images), args.batch_size):
+            frames, ok = [], []
+            for path in images[start:start + args.batch_size]:
+                try:
+                    frames.append(Frame(read_image(path), str(path), boxes.lookup(path) if boxes else None))
+                    ok.append(path)
+                except SapiensError as exc:
+                    failed += 1
+                    print(f"failed: {path}: {exc}", file=sys.stderr)
+            try:
+                docs = pipeline.run(frames)
+                for path, frame, doc in zip(ok, frames, docs):
+                    _write_outputs(doc, frame.image, args.out, stems[path], not args.no_overlay)
+                    # Keep only what coco.json needs: the dense layers are on disk already (memory stays bounded).
+                    written.append(dataclasses.replace(doc, part_map=None, foreground=None, depth=None, normal=None))
+            except (SapiensError, OSError) as exc:
+                failed += len(ok)
+                for path in ok:
+                    print(f"failed: {path}: {exc}", file=sys.stderr)
+            bar.update(len(images[start:start + args.batch_size]))
+        bar.close()
+        pose_docs = [d for d in written if d.keypoint_schema]
+        if pose_docs:
+            write_coco(args.out / "coco.json", pose_docs, keypoint_schema(pose_docs[0].keypoint_schema),
+                       score_threshold=args.kpt_threshold)
+    finally:
+        pipeline.close()
+    return 1 if failed else 0
