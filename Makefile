@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml
 	# torch first and pinned, from the local wheel where one exists, so no resolver reaches for a CUDA build.
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# The quick CPU backend: mediapipe 0.10.14 is the last wheel that carries its models. Its declared
+	# dependencies (jax, opencv-contrib, protobuf<5 pins) would break the stack, so install it bare plus
+	# the few packages it really imports. Wheels exist for CPython 3.8-3.12 only; elsewhere the app says how.
+	$(PY) -c 'import sys; sys.exit(sys.version_info >= (3, 13))' \
+	  && $(PY) -m pip install --quiet --no-deps "mediapipe==0.10.14" \
+	  && $(PY) -m pip install --quiet absl-py attrs flatbuffers "protobuf==4.25.9" matplotlib \
+	  || echo "note: mediapipe (quick backend) not installed on this Python; everything else works"
 	touch $(STAMP)
 
 system-packages:
@@ -40,6 +47,10 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench
+
+# One-folder app bundle in dist/sapiens-studio/ (start it with dist/sapiens-studio/sapiens-studio).
+bundle: setup
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller app/packaging/sapiens_studio.spec
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
