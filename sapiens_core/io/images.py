@@ -1,0 +1,342 @@
+"""Reading images as the models and the annotation tools see them: (H, W, 3) uint8 RGB, upright.
+
+Decisions, and why:
+
+* Pillow reads the header of every file first (lazily, no pixels): it identifies the format, the size
+  and the EXIF orientation, and turns "not an image" into a clear error. That one header parse decides
+  the orientation for both ``read_image`` and ``read_image_size``, so the two always agree.
+* OpenCV decodes the common case (8-bit JPEG, PNG, WebP) straight into the array we return:
+  ``cv2.imread(path, dst, IMREAD_COLOR_RGB | IMREAD_IGNORE_ORIENTATION)`` with ``dst`` preallocated from the
+  header size writes RGB pixels into our buffer (OpenCV 5.0; checked by ``tests/core/test_images.py``).
+  Peak memory is the image once, 3 bytes per pixel (plus a second buffer only to rotate by 90 degrees);
+  through Pillow (4 bytes per pixel of its own, then copies for numpy) a 100 MP JPEG peaked at 3x that.
+  We apply the orientation ourselves (cv2 5.0 would too, but mishandles it in TIFF, and one parser is
+  easier to trust than two).
+* Decoding into ``dst`` has a catch: OpenCV then returns ``dst`` even when decoding failed half-way (without
+  ``dst`` it returns None, but copies the whole image once more). So a file only takes that path once it
+  is known to be complete: a JPEG needs its end-of-image marker after the first scan (OpenCV would not
+  even notice a truncated JPEG: it fills the rest with grey), a PNG must pass Pillow's chunk check
+  (``verify``: structure and CRCs, no decoding). WebP (rarely huge) is decoded without ``dst``. Whenever
+  OpenCV is not used or declines a file (damaged, a non-ASCII path on Windows, ...), Pillow decodes it,
+  and its error says what is wrong.
+* Alpha is dropped, not composited: the official Sapiens demos read with ``cv2.imread(IMREAD_COLOR)``, which
+  drops it, so predictions match theirs; compositing would also change the colours at soft edges.
+* 16-bit images are scaled with ``round(v * 255 / 65535)``; both OpenCV and Pillow would take the high byte.
+* TIFF, BMP, CMYK, 16-bit greyscale and anything unusual go through Pillow, converted in horizontal bands
+  so that no second full-size copy exists besides Pillow's own.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import ImageReadError
+
+__all__ = ["IMAGE_SUFFIXES", "MAX_IMAGE_PIXELS", "read_image", "read_image_size", "find_images"]
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"})
+
+# Pillow's default guard (89 MP warns, 179 MP fails) refuses ordinary large panoramas and scans. We accept up
+# to this many pixels and refuse more ourselves, with a clear message, before any pixel is decoded.
+MAX_IMAGE_PIXELS = 500_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # Pillow refuses at twice its limit; our own check comes first.
+
+_CV2_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+_CV2_8BIT_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA"})
+_CV2_16BIT_FORMATS = frozenset({"PNG", "TIFF"})
+_PIL_16BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
+_PIL_BAND_PIXELS = 1 << 22  # rows converted per step on the Pillow path: ~16 MB of temporaries
+
+# Pillow's names of decoding failures; anything here means "this file", not "this program".
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, Image.DecompressionBombError)
+
+_ORIENTATION_TAG = 0x0112
+
+
+@dataclass(frozen=True)
+class _Header:
+    format: str
+    mode: str
+    width: int          # as stored in the file, before the EXIF orientation
+    height: int
+    orientation: int    # EXIF 1..8; 1 = upright
+    sixteen_bit: bool
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """The image as a C-contiguous (H, W, 3) uint8 RGB array, EXIF orientation applied.
+
+    Raises ImageReadError (naming the file and the reason) for a missing, empty, truncated, corrupt,
+    over-large or undecodable file.
+    """
+    header = _read_header(path)
+    pixels = None
+    if header.format in _CV2_FORMATS and header.mode in _CV2_8BIT_MODES and not header.sixteen_bit:
+        pixels = _decode_8bit_with_cv2(path, header)
+    elif header.sixteen_bit and header.format in _CV2_16BIT_FORMATS:
+        pixels = _decode_16bit_with_cv2(path, header)
+    if pixels is not None:
+        return _apply_orientation(pixels, header.orientation)
+    pixels, orientation_left = _decode_with_pil(path, header)
+    return _apply_orientation(pixels, orientation_left)
+
+
+def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) as ``read_image`` would return it (EXIF rotation applied), without decoding pixels."""
+    header = _read_header(path)
+    if header.orientation in (5, 6, 7, 8):  # the four orientations that swap the axes
+        return header.height, header.width
+    return header.width, header.height
+
+
+def find_images(inputs: Iterable[str | os.PathLike]) -> list[Path]:
+    """Image files among ``inputs``: files as given, folders searched recursively.
+
+    Only ``IMAGE_SUFFIXES`` (any case); hidden files and folders are skipped (macOS writes ``._name.jpg``
+    resource files that are not images); each file once, in natural order (``img2`` before ``img10``).
+    """
+    found: dict[str, Path] = {}
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            candidates = _walk_visible_files(path)
+        elif path.is_file():
+            candidates = [path]
+        else:
+            raise ImageReadError(f"{path}: no such file or folder")
+        for candidate in candidates:
+            if candidate.suffix.lower() in IMAGE_SUFFIXES:
+                found.setdefault(os.path.normcase(os.path.abspath(candidate)), candidate)
+    return sorted(found.values(), key=_natural_key)
+
+
+# ---------------------------------------------------------------------------------------------- header
+
+def _read_header(path: str | os.PathLike) -> _Header:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot access it ({exc.strerror or exc})") from None
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a folder, not an image file")
+    if size == 0:
+        raise ImageReadError(f"{path}: the file is empty (0 bytes)")
+    try:
+        with Image.open(path) as image:
+            header = _Header(image.format or "?", image.mode, *_stored_size(image),
+                             _exif_orientation(image), _is_sixteen_bit(image))
+    except Image.DecompressionBombError:  # Pillow's own guard, at twice our limit
+        raise ImageReadError(f"{path}: over the {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit "
+                             f"(sapiens_core.io.images.MAX_IMAGE_PIXELS)") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not an image in a format we can read "
+                             f"(expected one of {', '.join(sorted(IMAGE_SUFFIXES))})") from None
+    except _DECODE_ERRORS as exc:
+        raise ImageReadError(f"{path}: truncated or corrupt image file ({exc})") from None
+    pixels = header.width * header.height
+    if pixels > MAX_IMAGE_PIXELS:
+        raise ImageReadError(f"{path}: {header.width}x{header.height} is {pixels / 1e6:.0f} MP, over the "
+                             f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP limit (sapiens_core.io.images.MAX_IMAGE_PIXELS)")
+    if pixels == 0:
+        raise ImageReadError(f"{path}: the image has no pixels ({header.width}x{header.height})")
+    return header
+
+
+def _exif_orientation(image: Image.Image) -> int:
+    try:
+        # The base-class method on purpose: PNG's override decodes the whole image to look for an eXIf chunk
+        # after the pixel data (where almost no writer puts one) when there is none before it.
+        exif = Image.Image.getexif(image)
+        value = int(exif.get(_ORIENTATION_TAG, 1))
+    except Exception:  # a damaged EXIF block must not make the pixels unreadable
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def _stored_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height of the pixel data in the file.
+
+    Not always ``image.size``: recent Pillow versions turn TIFFs upright while loading and report the
+    upright size already at open; the tiles still describe the data as stored.
+    """
+    if image.tile:
+        return max(t.extents[2] for t in image.tile), max(t.extents[3] for t in image.tile)
+    return image.size
+
+
+def _is_sixteen_bit(image: Image.Image) -> bool:
+    if image.mode in _PIL_16BIT_MODES:
+        return True
+    # Pillow has no 48-bit RGB mode: it opens such files as "RGB" and only the raw mode tells.
+    for tile in image.tile:
+        args = tile.args
+        rawmode = args if isinstance(args, str) else (args[0] if args and isinstance(args[0], str) else "")
+        if ";16" in rawmode:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------- decoders
+
+def _decode_8bit_with_cv2(path: str | os.PathLike, header: _Header) -> np.ndarray | None:
+    flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    shape = (header.height, header.width, 3)
+    try:
+        if header.format == "WEBP":
+            out = cv2.imread(os.fspath(path), flags)
+        elif _known_complete(path, header.format):
+            out = cv2.imread(os.fspath(path), np.empty(shape, np.uint8), flags)
+        else:
+            return None
+    except cv2.error:
+        return None
+    if out is None or out.shape != shape or out.dtype != np.uint8:
+        return None
+    return out
+
+
+def _known_complete(path: str | os.PathLike, image_format: str) -> bool:
+    if image_format == "JPEG":
+        return _jpeg_has_end_marker(path)
+    if image_format == "PNG":
+        try:
+            with Image.open(path) as image:
+                image.verify()  # walks the chunks to IEND checking each CRC; decodes nothing
+        except _DECODE_ERRORS:
+            return False
+        return True
+    return False
+
+
+def _decode_16bit_with_cv2(path: str | os.PathLike, header: _Header) -> np.ndarray | None:
+    # BGR rather than IMREAD_COLOR_RGB: OpenCV 5.0 ignores the RGB request for 16-bit TIFF.
+    try:
+        wide = cv2.imread(os.fspath(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR_BGR | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        return None
+    if wide is None or wide.dtype != np.uint16 or wide.shape != (header.height, header.width, 3):
+        return None
+    pixels = _sixteen_to_eight_bit(wide)
+    del wide
+    cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB, dst=pixels)  # in place: same size and type
+    return pixels
+
+
+def _decode_with_pil(path: str | os.PathLike, header: _Header) -> tuple[np.ndarray, int]:
+    """Pixels, and the EXIF orientation still to apply (Pillow turns some formats upright itself on load)."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            orientation_left = _exif_orientation(image)
+            if image.mode == "F":
+                raise ImageReadError(f"{path}: 32-bit floating-point images are not supported "
+                                     f"(their value range is not defined); convert it to 8 or 16 bits")
+            if image.mode in _PIL_16BIT_MODES:
+                grey = _sixteen_to_eight_bit(np.clip(np.asarray(image), 0, 65535).astype(np.uint16, copy=False))
+                return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2)), orientation_left
+            return _pil_to_rgb_array(image), orientation_left
+    except ImageReadError:
+        raise
+    except _DECODE_ERRORS as exc:
+        raise ImageReadError(f"{path}: truncated or corrupt {header.format} image ({exc})") from None
+
+
+def _pil_to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Convert band by band into one preallocated array: no full-size converted or bytes copy."""
+    width, height = image.size
+    out = np.empty((height, width, 3), np.uint8)
+    rows = max(1, _PIL_BAND_PIXELS // width)
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        band = image if (top, bottom) == (0, height) else image.crop((0, top, width, bottom))
+        if band.mode != "RGB":
+            band = band.convert("RGB")  # drops alpha; palette, CMYK, greyscale, 1-bit to RGB
+        out[top:bottom] = np.asarray(band)
+    return out
+
+
+def _sixteen_to_eight_bit(wide: np.ndarray) -> np.ndarray:
+    # convertScaleAbs rounds to nearest; v / 257 never falls on .5, so this is exactly round(v * 255 / 65535).
+    return cv2.convertScaleAbs(wide, alpha=1.0 / 257.0)
+
+
+def _jpeg_has_end_marker(path: str | os.PathLike) -> bool:
+    """True when an end-of-image marker (FF D9) follows the first scan, i.e. the file is not cut short.
+
+    Inside entropy-coded data every FF byte is followed by 00 or a restart marker, so FF D9 after the
+    first start-of-scan is either the real end or data appended after it (motion photos append a
+    video; the JPEG part is then complete). EXIF thumbnails, with their own FF D9, come before the scan.
+    """
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            pos = 2
+            while pos + 4 <= len(data):
+                if data[pos] != 0xFF:
+                    return False
+                marker = data[pos + 1]
+                if marker == 0xFF:  # fill byte before a marker
+                    pos += 1
+                    continue
+                if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length field
+                    pos += 2
+                    continue
+                length = int.from_bytes(data[pos + 2:pos + 4], "big")
+                if marker == 0xDA:  # start of scan
+                    return data.find(b"\xff\xd9", pos + 2 + length) != -1
+                pos += 2 + length
+            return False
+    except (OSError, ValueError):
+        return False
+
+
+def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn stored pixels upright per EXIF orientation (the same result as ``PIL.ImageOps.exif_transpose``).
+
+    Flips happen in place; the four orientations that swap the axes need one new buffer.
+    """
+    if orientation == 2:
+        cv2.flip(pixels, 1, dst=pixels)
+    elif orientation == 3:
+        cv2.flip(pixels, -1, dst=pixels)
+    elif orientation == 4:
+        cv2.flip(pixels, 0, dst=pixels)
+    elif orientation == 5:
+        pixels = cv2.transpose(pixels)
+    elif orientation == 6:
+        pixels = cv2.rotate(pixels, cv2.ROTATE_90_CLOCKWISE)
+    elif orientation == 7:
+        pixels = cv2.transpose(pixels)
+        cv2.flip(pixels, -1, dst=pixels)
+    elif orientation == 8:
+        pixels = cv2.rotate(pixels, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return pixels
+
+
+# ---------------------------------------------------------------------------------------------- folders
+
+def _walk_visible_files(folder: Path) -> list[Path]:
+    files = []
+    # followlinks=False: a link back up the tree would otherwise recurse forever.
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        files.extend(Path(root, n) for n in names if not n.startswith("."))
+    return files
+
+
+def _natural_key(path: Path) -> list:
+    parts = re.split(r"(\d+)", os.path.normcase(str(path)))
+    return [(0, int(p), p) if p.isdigit() else (1, 0, p) for p in parts]
