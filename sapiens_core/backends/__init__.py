@@ -1,0 +1,29 @@
+"""Model runtimes behind one interface: ``open_backend(path, task, device)`` picks one by the file's content.
+
+Formats register themselves in ``BACKENDS`` (format name -> class) when their module is imported below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..task_specs import task_spec
+from . import exported, onnx, state_dict, torchscript  # noqa: F401 - importing registers the backends
+from .base import BACKENDS, Backend, TorchBackend, register_backend
+from .device import resolve_device
+from .formats import FORMAT_NAMES, detect_format
+
+__all__ = ["Backend", "TorchBackend", "BACKENDS", "register_backend", "open_backend", "detect_format",
+           "resolve_device", "FORMAT_NAMES"]
+
+
+def open_backend(path: str | Path, task: str | None = None, device: str = "auto") -> Backend:
+    """Detect the format, then construct its backend; CheckpointError / BackendError carry one-line reasons.
+
+    ``task`` is required knowledge for TorchScript/ExportedProgram/ONNX (the files do not say) and checked
+    against the weights for ``.pth`` files.
+    """
+    if task is not None:
+        task_spec(task)  # ValueError for an unknown task name before any heavy loading
+    fmt = detect_format(path)
+    return BACKENDS[fmt](path, task=task, device=device)

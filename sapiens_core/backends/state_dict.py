@@ -1,0 +1,31 @@
+"""Original ``.pth`` checkpoints: weights loaded safely, the model rebuilt from our own definition (sapiens_core.nn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..io.checkpoints import load_checkpoint
+from ..nn.model import model_from_state_dict
+from .base import TorchBackend, default_max_batch, register_backend
+from .device import resolve_device
+
+
+@register_backend
+class StateDictBackend(TorchBackend):
+    format = "pth"
+
+    def __init__(self, path: str | Path, task: str | None = None, device: str = "auto") -> None:
+        super().__init__(path, task, resolve_device(device))
+        state_dict, self.meta = load_checkpoint(self.path)
+        model = model_from_state_dict(state_dict, task=task, source=self.path.name)
+        self.model = model.to(self.device)
+        self._module = self.model
+        self.task = model.task
+        self.output_channels = model.num_outputs
+        self._autocast = self.device == "cuda"
+        self.provider = self._describe("bf16 autocast" if self._autocast else "fp32")
+        self.max_batch = default_max_batch(self.task, self.device)
+
+    def close(self) -> None:
+        self.model = None
+        super().close()

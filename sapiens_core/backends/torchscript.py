@@ -1,0 +1,30 @@
+"""TorchScript archives (the official ``*_torchscript.pt2``, traced fp32 at 1x3x1024x768, batch dynamic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..errors import CheckpointError
+from .base import TorchBackend, default_max_batch, register_backend
+from .device import resolve_device
+
+
+@register_backend
+class TorchScriptBackend(TorchBackend):
+    format = "torchscript"
+
+    def __init__(self, path: str | Path, task: str | None = None, device: str = "auto") -> None:
+        super().__init__(path, task, resolve_device(device))
+        try:
+            module = torch.jit.load(str(self.path), map_location=self.device)
+        except Exception as error:
+            text = str(error).strip().splitlines()
+            raise CheckpointError(f"{self.path.name} could not be loaded as TorchScript "
+                                  f"({text[0][:160] if text else type(error).__name__})") from None
+        self._module = module.eval()
+        # fp32 weights; on CUDA, bf16 autocast gives the speed of the bf16 files without a second download.
+        self._autocast = self.device == "cuda"
+        self.provider = self._describe("bf16 autocast" if self._autocast else "fp32")
+        self.max_batch = default_max_batch(task, self.device)
