@@ -1,0 +1,181 @@
+"""Heatmap decoding: sub-pixel accuracy on UDP Gaussians, fast == reference, heatmap -> image mapping."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sapiens_core.tasks import heatmap as H
+from sapiens_core.tasks import crop_to_image, decode_heatmaps, decode_heatmaps_reference, keypoints_to_image
+
+HM_W, HM_H = 192, 256
+
+
+def udp_gaussian_heatmaps(points, size=(HM_W, HM_H), sigma=6.0, amplitude=1.0) -> np.ndarray:
+    """mmpose's UDP target: exp(-d^2 / 2 sigma^2) around a sub-pixel point, cut to a 3-sigma window. (K, h, w)."""
+    w, h = size
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    amp = np.broadcast_to(np.asarray(amplitude, dtype=np.float64), (len(pts),))
+    out = np.zeros((len(pts), h, w), np.float32)
+    r = int(3 * sigma)
+    xs, ys = np.arange(w), np.arange(h)
+    for k, (x, y) in enumerate(pts):
+        cx, cy = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
+        x0, x1, y0, y1 = max(cx - r, 0), min(cx + r + 1, w), max(cy - r, 0), min(cy + r + 1, h)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        gx = np.exp(-(xs[x0:x1] - x) ** 2 / (2 * sigma ** 2))
+        gy = np.exp(-(ys[y0:y1] - y) ** 2 / (2 * sigma ** 2))
+        out[k, y0:y1, x0:x1] = amp[k] * gy[:, None] * gx[None, :]
+    return out
+
+
+def test_known_subpixel_peak_is_recovered():
+    hm = udp_gaussian_heatmaps([(73.37, 140.81)])[None]
+    for decode in (decode_heatmaps, decode_heatmaps_reference):
+        coords, scores = decode(hm)
+        assert coords.shape == (1, 1, 2) and coords.dtype == np.float32
+        # Measured: ~5e-6 px (float32 rounding); the argmax alone would be 0.37 px off.
+        assert np.abs(coords[0, 0] - (73.37, 140.81)).max() < 1e-4
+        assert scores[0, 0] == pytest.approx(hm.max())
+
+
+def test_random_subpixel_peaks_away_from_border():
+    rng = np.random.default_rng(3)
+    pts = rng.uniform([6, 6], [HM_W - 7, HM_H - 7], size=(300, 2))
+    coords, _ = decode_heatmaps(udp_gaussian_heatmaps(pts)[None])
+    # Measured max 1.0e-5 px over 1000 points >= 6 px from the border. Closer than ~5 px, mmpose's zero-padded
+    # blur pulls the estimate inward by up to ~0.9 px: that is the algorithm, reproduced, not tested for here.
+    assert np.abs(coords[0] - pts).max() < 1e-4
+
+
+def test_peak_on_the_border_follows_edge_padding():
+    # At x = 0 the edge-padded log-map has L[-1] = L[0], so the step is dx / dxx = 0.5 outward: mmpose's numbers.
+    coords, _ = decode_heatmaps_reference(udp_gaussian_heatmaps([(0.0, 0.0), (HM_W - 1, HM_H - 1)])[None])
+    np.testing.assert_allclose(coords[0], [[-0.5, -0.5], [HM_W - 0.5, HM_H - 0.5]], atol=1e-5)
+
+
+def test_invalid_points_keep_score_and_get_minus_one():
+    hm = -np.abs(np.random.default_rng(0).normal(size=(2, 3, 20, 16))).astype(np.float32) - 0.01
+    hm[1, 2] = 0.0  # max == 0 is invalid too
+    for decode in (decode_heatmaps, decode_heatmaps_reference):
+        coords, scores = decode(hm)
+        assert np.all(coords == -1)
+        np.testing.assert_array_equal(scores, hm.reshape(2, 3, -1).max(-1))
+
+
+# ----------------------------------------------------------------------------------------------- fast == reference
+KINDS = ["peak", "multi", "noisy", "negative", "constant", "zero", "spike", "faint", "huge", "neg_background", "ridge"]
+
+
+def make_map(kind: str, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """One (h, w) map of a given flavour; peaks may sit on or beyond the border."""
+    def peak(amplitude=None, sigma=None):
+        x, y = rng.uniform(-2, w + 1), rng.uniform(-2, h + 1)
+        a = rng.uniform(0.05, 1.2) if amplitude is None else amplitude
+        return udp_gaussian_heatmaps([(x, y)], (w, h), sigma or rng.uniform(1.0, 8.0), a)[0]
+
+    if kind == "peak":
+        return peak()
+    if kind == "multi":
+        return sum(peak() for _ in range(rng.integers(2, 5)))
+    if kind == "noisy":
+        return peak() + rng.normal(0, rng.uniform(0.005, 0.2), (h, w)).astype(np.float32)
+    if kind == "negative":
+        return -rng.uniform(0.001, 1.0, (h, w)).astype(np.float32)
+    if kind == "constant":
+        return np.full((h, w), rng.uniform(-1, 1), np.float32)
+    if kind == "zero":
+        return np.zeros((h, w), np.float32)
+    if kind == "spike":
+        m = np.zeros((h, w), np.float32)
+        m[rng.integers(h), rng.integers(w)] = rng.uniform(0.001, 3.0)
+        return m
+    if kind == "faint":  # the clip at 1e-3 reaches the argmax's neighbours: the fast path must fall back
+        return peak(amplitude=rng.uniform(1e-4, 5e-3)) + rng.normal(0, 2e-4, (h, w)).astype(np.float32)
+    if kind == "huge":  # above the clip at 50
+        return peak(amplitude=rng.uniform(40, 500))
+    if kind == "neg_background":
+        m = np.full((h, w), -rng.uniform(0.1, 2.0), np.float32)
+        m[rng.integers(h), rng.integers(w)] = rng.uniform(0.01, 1.0)
+        return m
+    if kind == "ridge":  # constant along y: exercises dxy == 0 exactly
+        return np.repeat(peak()[:1] + 0.1, h, axis=0)
+    raise AssertionError(kind)
+
+
+def assert_same_decode(hm: np.ndarray) -> None:
+    fast_c, fast_s = decode_heatmaps(hm)
+    ref_c, ref_s = decode_heatmaps_reference(hm)
+    np.testing.assert_array_equal(fast_s, ref_s)
+    assert np.isfinite(fast_c).all() and np.isfinite(ref_c).all()
+    np.testing.assert_allclose(fast_c, ref_c, rtol=0, atol=0.01)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=6),
+       h=st.integers(1, 48), w=st.integers(1, 48), seed=st.integers(0, 2**32 - 1))
+def test_fast_equals_reference_on_random_maps(kinds, h, w, seed):
+    rng = np.random.default_rng(seed)
+    hm = np.stack([make_map(k, h, w, rng) for k in kinds]).astype(np.float32)
+    assert_same_decode(hm.reshape(1, len(kinds), h, w))
+
+
+def test_fast_equals_reference_at_model_size():
+    rng = np.random.default_rng(11)
+    hm = np.stack([make_map(KINDS[k % len(KINDS)], HM_H, HM_W, rng) for k in range(2 * 66)])
+    assert_same_decode(hm.reshape(2, 66, HM_H, HM_W))
+
+
+def test_fast_path_blurs_no_whole_map_for_realistic_heatmaps(monkeypatch):
+    calls = []
+    real = H.blurred_log_map
+    monkeypatch.setattr(H, "blurred_log_map", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(5)
+    pts = rng.uniform(0, [HM_W, HM_H], size=(40, 2))
+    hm = udp_gaussian_heatmaps(pts, amplitude=rng.uniform(0.1, 1.0, 40)) + rng.normal(0, 0.01, (40, HM_H, HM_W))
+    decode_heatmaps(hm.astype(np.float32)[None])
+    assert calls == []
+    # ...and a faint map (clip reachable) takes the exact fallback, still equal to the reference.
+    faint = udp_gaussian_heatmaps([(50.2, 60.7)], amplitude=1.1e-3)[None]  # neighbours ~1e-3
+    assert_same_decode(faint)
+    assert len(calls) == 2  # once by the fast path, once by the reference
+
+
+# ----------------------------------------------------------------------------------------------- to image
+def test_keypoints_to_image_corners_and_inverse_of_udp():
+    center, scale = np.array([400.0, 300.0]), np.array([240.0, 320.0])
+    hm = np.array([[0.0, 0.0], [HM_W - 1, HM_H - 1], [(HM_W - 1) / 2, (HM_H - 1) / 2]])
+    img = keypoints_to_image(hm, center, scale)
+    np.testing.assert_allclose(img, [center - scale / 2, center + scale / 2, center], atol=1e-9)
+    # Same as the true UDP crop pixel (kp_hm * (in-1)/(hm-1)) through the exact inverse of the warp.
+    pts = np.random.default_rng(0).uniform(0, [HM_W - 1, HM_H - 1], (50, 2))
+    crop_px = pts * (np.array([767, 1023]) / np.array([HM_W - 1, HM_H - 1]))
+    np.testing.assert_allclose(keypoints_to_image(pts, center, scale), crop_to_image(crop_px, center, scale),
+                               atol=1e-9)
+
+
+def test_keypoints_to_image_broadcasts_per_instance():
+    centers = np.array([[10.0, 20.0], [500.0, 600.0]])
+    scales = np.array([[75.0, 100.0], [300.0, 400.0]])
+    out = keypoints_to_image(np.zeros((2, 3, 2)), centers, scales)
+    assert out.shape == (2, 3, 2)
+    np.testing.assert_allclose(out[:, 0], centers - scales / 2)
+
+
+def test_flat_neighbourhood_takes_no_rounding_noise_step():
+    # A constant 9x2 map: by symmetry the x-derivatives are exactly 0; mmpose's float32 arithmetic turns their
+    # rounding noise into x = -2.2e7 (see heatmap.py). Here x stays on the argmax; y gets the border half-step.
+    hm = np.full((1, 1, 9, 2), 0.88142586, np.float32)
+    for decode in (decode_heatmaps, decode_heatmaps_reference):
+        np.testing.assert_allclose(decode(hm)[0][0, 0], [0.0, -0.5], atol=1e-5)
+
+
+def test_mmpose_float32_arithmetic_agrees_on_real_peaks():
+    rng = np.random.default_rng(8)
+    pts = rng.uniform(0, [HM_W, HM_H], size=(60, 2))
+    hm = udp_gaussian_heatmaps(pts, amplitude=rng.uniform(0.2, 1.0, 60)) + rng.normal(0, 0.01, (60, HM_H, HM_W))
+    hm = hm.astype(np.float32)[None]
+    fast, _ = decode_heatmaps(hm)
+    mmpose, _ = decode_heatmaps_reference(hm, precision="float32")
+    assert np.abs(fast - mmpose).max() < 1e-3  # measured <= 3e-5 px: float32 vs float64 rounding

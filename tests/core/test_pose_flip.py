@@ -1,0 +1,85 @@
+"""Flip test with the real Goliath flip table, and decode_pose end to end."""
+
+import numpy as np
+import pytest
+import torch
+
+from sapiens_core.schema import keypoint_schema
+from sapiens_core.tasks import (box_to_center_scale, crop_person, decode_pose, flip_back_heatmaps, flip_images,
+                                image_to_crop, merge_flip_test, normalize)
+
+from .test_heatmap_decode import HM_H, HM_W, udp_gaussian_heatmaps
+
+FLIP = keypoint_schema("goliath_308").flip_index
+
+
+def test_goliath_flip_table_swaps_left_and_right():
+    schema = keypoint_schema("goliath_308")
+    assert schema.names[FLIP[schema.index("left_wrist")]] == "right_wrist"
+    assert FLIP[schema.index("nose")] == schema.index("nose")
+
+
+def test_flip_images_mirrors_columns():
+    batch = np.random.default_rng(0).normal(size=(2, 3, 8, 6)).astype(np.float32)
+    flipped = flip_images(batch)
+    np.testing.assert_array_equal(flipped[..., 0], batch[..., -1])
+    np.testing.assert_array_equal(flip_images(flipped), batch)
+    assert torch.equal(flip_images(torch.from_numpy(batch)), torch.from_numpy(flipped))
+
+
+def test_flip_back_takes_the_partner_channel_mirrored():
+    hm = np.arange(3 * 2 * 4, dtype=np.float32).reshape(1, 3, 2, 4)
+    back = flip_back_heatmaps(hm, [0, 2, 1])
+    np.testing.assert_array_equal(back[0, 1], hm[0, 2, :, ::-1])
+    np.testing.assert_array_equal(back[0, 0], hm[0, 0, :, ::-1])
+    with pytest.raises(ValueError):
+        flip_back_heatmaps(hm, [0, 1])
+
+
+def mirrored_person(rng):
+    """Heatmaps of a person and of its mirror image, as a perfect network would give them."""
+    pts = rng.uniform([8, 8], [HM_W - 9, HM_H - 9], size=(len(FLIP), 2))
+    original = udp_gaussian_heatmaps(pts)
+    # In the mirrored crop, channel k (say left_wrist) sits where the original's partner (right_wrist) was, mirrored.
+    mirrored_pts = np.stack([HM_W - 1 - pts[FLIP, 0], pts[FLIP, 1]], axis=1)
+    return pts, original[None], udp_gaussian_heatmaps(mirrored_pts)[None]
+
+
+def test_flip_back_of_mirrored_output_equals_original():
+    pts, original, mirrored = mirrored_person(np.random.default_rng(1))
+    np.testing.assert_allclose(flip_back_heatmaps(mirrored, FLIP), original, atol=1e-6)
+    merged = merge_flip_test(original, mirrored, FLIP)
+    assert merged.dtype == np.float32
+    np.testing.assert_allclose(merged, original, atol=1e-6)   # no 1-pixel shift (shift_heatmap=False)
+    # Without the channel swap (the lite demo's mistake) left and right points would be averaged together.
+    assert np.abs(merge_flip_test(original, mirrored, np.arange(len(FLIP))) - original).max() > 0.45  # peak halved
+    t = merge_flip_test(torch.from_numpy(original), torch.from_numpy(mirrored), FLIP)
+    np.testing.assert_allclose(t.numpy(), merged, atol=1e-6)
+
+
+def test_decode_pose_puts_flip_merged_keypoints_back_in_the_image():
+    pts, original, mirrored = mirrored_person(np.random.default_rng(2))
+    centers, scales = np.array([[400.0, 520.0]]), np.array([[300.0, 400.0]])
+    keypoints, scores = decode_pose(merge_flip_test(original, mirrored, FLIP), centers, scales)
+    expected = pts / [HM_W - 1, HM_H - 1] * scales + centers - scales / 2
+    assert keypoints.shape == (1, len(FLIP), 2) and scores.shape == (1, len(FLIP))
+    np.testing.assert_allclose(keypoints[0], expected, atol=1e-3)   # 1e-5 heatmap px, times scale / 191
+    np.testing.assert_allclose(scores, 1.0, atol=0.01)
+    kp_t, _ = decode_pose(torch.from_numpy(original), centers, scales)
+    np.testing.assert_allclose(kp_t, keypoints, atol=1e-3)
+
+
+def test_flip_test_on_a_mirrored_image_end_to_end():
+    # The network input of a mirrored image, cropped at the mirrored box, is the mirrored network input.
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, (500, 400, 3), dtype=np.uint8)
+    center, scale = box_to_center_scale([120, 60, 300, 460])
+    batch = normalize([crop_person(image, center, scale)])
+    mirror_center = [400 - 1 - center[0], center[1]]
+    batch_of_mirror = normalize([crop_person(image[:, ::-1].copy(), mirror_center, scale)])
+    assert np.abs(flip_images(batch) - batch_of_mirror).max() < 0.1   # warp rounding: < 1 grey level
+    # ...and an image point maps to mirrored crop columns.
+    p = np.array([200.25, 300.5])
+    a = image_to_crop(p, center, scale)
+    b = image_to_crop([400 - 1 - p[0], p[1]], mirror_center, scale)
+    np.testing.assert_allclose(b, [767 - a[0], a[1]], atol=1e-9)
