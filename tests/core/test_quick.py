@@ -1,0 +1,381 @@
+"""The quick backend: the MediaPipe -> Goliath-308 mapping table, and MediaPipe Holistic run for real."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sapiens_core.errors import BackendError
+from sapiens_core.quick import load_mapping, resample_polyline
+from sapiens_core.quick.mapping import DEFAULT_MAPPING_FILE
+from sapiens_core.schema import keypoint_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "sapiens_core" / "quick" / "data" / DEFAULT_MAPPING_FILE
+ASTRONAUT = ROOT / "resources" / "astronaut.png"
+# Landmark counts as MediaPipe documents them (pose 33, face mesh 468 + 10 iris, hand 21), not read from the table.
+SET_SIZES = {"pose": 33, "face": 478, "left_hand": 21, "right_hand": 21}
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return keypoint_schema("goliath_308")
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return json.loads(DATA.read_text(encoding="utf-8"))
+
+
+def _expanded(raw, schema):
+    """(rule, side, nodes, targets) for every rule, mirrors expanded through the flip table - independent of the loader."""
+    flip = {n: schema.names[schema.flip_index[i]] for i, n in enumerate(schema.names)}
+    out = []
+    for r in raw["rules"]:
+        if r["kind"] == "point":
+            out.append((r, "main", None, [r["target"]]))
+        elif r["kind"] == "polyline":
+            out.append((r, "main", r["nodes"], r["targets"]))
+            if "mirror" in r:
+                out.append((r, "mirror", r["mirror"]["nodes"], [None if t is None else flip[t] for t in r["targets"]]))
+        else:
+            out.append((r, "main", None, r["targets"]))
+    return out
+
+
+# ---------------------------------------------------------------- (a) the table, without mediapipe
+
+def test_table_accounts_for_every_goliath_point_exactly_once(raw, schema):
+    names = [t for _, _, _, targets in _expanded(raw, schema) for t in targets if t is not None]
+    unknown = sorted(set(names) - set(schema.names))
+    assert not unknown, f"not Goliath names: {unknown}"
+    dup = sorted({n for n in names if names.count(n) > 1})
+    assert not dup, f"produced twice: {dup}"
+    assert sorted(names) == sorted(schema.names)
+    for r in raw["rules"]:
+        if r["kind"] == "unlabeled":
+            assert r["reason"].strip()
+
+
+def test_source_indices_in_range_and_weights_sum_to_one(raw, schema):
+    assert {k: v["count"] for k, v in raw["landmark_sets"].items()} == SET_SIZES
+
+    def check(set_name, spec):
+        items = [[spec, 1.0]] if isinstance(spec, int) else spec
+        assert abs(sum(w for _, w in items) - 1.0) < 1e-6, spec
+        for i, _ in items:
+            assert isinstance(i, int) and 0 <= i < SET_SIZES[set_name], (set_name, i)
+
+    for r, _, nodes, _ in _expanded(raw, schema):
+        if r["kind"] == "point":
+            for set_name, spec in r["from"]:
+                check(set_name, spec)
+        elif r["kind"] == "polyline":
+            for node in nodes:
+                check(r["set"], node)
+
+
+def test_resample_counts_match_goliath_contours(raw, schema):
+    polys = [(r, side, nodes, targets) for r, side, nodes, targets in _expanded(raw, schema) if r["kind"] == "polyline"]
+    # a lash line: both ends, centre, 6 midpoints = 9 samples
+    for line in ("upper_lash_line", "lower_lash_line"):
+        for side in "rl":
+            got = [t for _, _, _, targets in polys for t in targets if t and t.startswith(f"{side}_") and t.endswith(line)]
+            want = [n for n in schema.names if n.startswith(f"{side}_") and n.endswith(line)]
+            assert sorted(got) == sorted(want) and len(want) == 9
+    # lips: 2 outer + 2 inner lines, each 2 corners (shared) + midline + 6 midpoints; all 32 names produced
+    lips = [n for n in schema.names if schema.groups[schema.index(n)] == "lips"]
+    got = {t for _, _, _, targets in polys for t in targets if t} | {r["target"] for r in raw["rules"] if r["kind"] == "point"}
+    assert set(lips) <= got and len(lips) == 32
+    for r, _, nodes, targets in polys:
+        assert len(nodes) >= 2 and len(targets) >= 2
+        if "lip" in json.dumps(targets) or "mouth" in json.dumps(targets):
+            assert len(targets) == 5  # corner, eighth, quarter, eighth, midline of one half
+        if "eyebrow" in json.dumps(targets):
+            assert len(targets) == 5  # tail, quarter, half, quarter, head
+    # iris: centre + 8 border points per eye, all mapped
+    iris = [n for n in schema.names if schema.groups[schema.index(n)] == "iris"]
+    assert set(iris) <= got
+
+
+def test_midpoint_numbering_follows_the_spec_eyelid_listing(raw, schema):
+    """The convention in the table: the spec lists the eyelid lines in spatial order from the outer end; the lash
+    lines (mapped) must number their midpoints the same way, on both eyes (the mirror side via the flip table)."""
+    suffix = lambda n, line: n[2:].replace(f"_of_{line}", "")  # noqa: E731
+    for side in "rl":
+        eyelid = [suffix(n, "upper_eyelid_line") for n in schema.names if n.startswith(f"{side}_") and n.endswith("upper_eyelid_line")]
+        for r, which, _, targets in _expanded(raw, schema):
+            if r["kind"] == "polyline" and targets[0] == f"{side}_outer_end_of_upper_lash_line":
+                assert [suffix(t, "upper_lash_line") for t in targets[:8]] == eyelid
+                break
+        else:
+            pytest.fail(f"no {side} upper lash line starting at the outer end")
+
+
+def test_loader_summary(schema):
+    m = load_mapping()
+    assert m.schema is schema
+    cov = m.coverage()
+    assert cov == {"body": (17, 24), "feet": (4, 6), "hands": (40, 40), "face": (113, 238)}
+    assert int(m.mapped_mask().sum()) == 174 == 308 - len(m.unlabeled)
+    # nothing synthesised for the points the issue names as having no counterpart
+    for name in ("neck", "left_acromion", "right_olecranon", "left_small_toe", "l_point_1_of_inner_helix",
+                 "r_midpoint_1_of_upper_crease_line", "l_border_of_pupil_3", "tip_of_nose_bridge"):
+        assert schema.index(name) in m.unlabeled, name
+    # subject-side sets feed subject-side names
+    assert m.sets_for(schema.index("left_thumb4")) == {"left_hand"}
+    assert m.sets_for(schema.index("right_pinky_finger_third_joint")) == {"right_hand"}
+    assert m.sets_for(schema.index("left_wrist")) == {"left_hand", "pose"}
+
+
+def test_resample_polyline_is_even_by_arc_length():
+    pts = np.array([[0, 0], [1, 0], [10, 0]], dtype=float)
+    out = resample_polyline(pts, 6)
+    np.testing.assert_allclose(out[:, 0], [0, 2, 4, 6, 8, 10])
+    np.testing.assert_allclose(resample_polyline(np.array([[3, 3], [3, 3]]), 3), [[3, 3]] * 3)
+    corner = resample_polyline(np.array([[0, 0], [4, 0], [4, 4]]), 3)
+    np.testing.assert_allclose(corner, [[0, 0], [4, 0], [4, 4]])
+
+
+def _synthetic(seed=0):
+    rng = np.random.default_rng(seed)
+    return {k: rng.uniform(10, 90, size=(n, 2)) for k, n in SET_SIZES.items()}
+
+
+def test_apply_with_synthetic_landmarks(schema):
+    m = load_mapping()
+    lms = _synthetic()
+    vis = np.linspace(0.1, 1.0, 33)
+    kp, sc, lab = m.apply(lms, {"pose": vis}, image_size=(100, 100))
+    assert kp.shape == (308, 2) and kp.dtype == np.float32 and sc.shape == (308,) and lab.dtype == bool
+    i = schema.index
+    np.testing.assert_allclose(kp[i("right_thumb4")], lms["right_hand"][4], rtol=1e-6)
+    np.testing.assert_allclose(kp[i("left_forefinger3")], lms["left_hand"][7], rtol=1e-6)   # DIP = first joint
+    np.testing.assert_allclose(kp[i("left_forefinger_third_joint")], lms["left_hand"][5], rtol=1e-6)  # MCP
+    np.testing.assert_allclose(kp[i("right_thumb_third_joint")], lms["right_hand"][1], rtol=1e-6)  # CMC
+    np.testing.assert_allclose(kp[i("left_wrist")], lms["left_hand"][0], rtol=1e-6)  # hand wrist preferred
+    np.testing.assert_allclose(kp[i("left_shoulder")], lms["pose"][11], rtol=1e-6)
+    np.testing.assert_allclose(kp[i("left_eye")], lms["face"][473], rtol=1e-6)
+    np.testing.assert_allclose(kp[i("end_of_r_eyebrow")], (lms["face"][70] + lms["face"][46]) / 2, rtol=1e-6)
+    np.testing.assert_allclose(kp[i("r_inner_end_of_upper_lash_line")], lms["face"][133], rtol=1e-6)
+    np.testing.assert_allclose(kp[i("l_outer_end_of_lower_lash_line")], lms["face"][263], rtol=1e-6)
+    assert sc[i("left_shoulder")] == pytest.approx(vis[11])
+    assert sc[i("right_thumb4")] == pytest.approx(0.9)
+    assert lab.sum() == 174 and np.all(sc[~lab] == 0) and np.all(kp[~lab] == 0)
+
+    # hands missing: wrists fall back to the pose; fingers are unlabeled
+    del lms["left_hand"], lms["right_hand"]
+    kp, sc, lab = m.apply(lms, {"pose": vis}, image_size=(100, 100))
+    np.testing.assert_allclose(kp[i("left_wrist")], lms["pose"][15], rtol=1e-6)
+    assert not lab[i("left_thumb4")] and sc[i("left_thumb4")] == 0
+    # off-image points are unlabeled
+    lms["pose"][11] = [150.0, 50.0]
+    kp, sc, lab = m.apply(lms, {"pose": vis}, image_size=(100, 100))
+    assert not lab[i("left_shoulder")] and tuple(kp[i("left_shoulder")]) == (0, 0)
+    with pytest.raises(ValueError, match="scores"):
+        m.apply(lms, {}, image_size=(100, 100))
+    with pytest.raises(ValueError, match="shape"):
+        m.apply({"pose": np.zeros((17, 2))}, {"pose": np.zeros(17)})
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["rules"].append({"kind": "point", "target": "nose", "from": [["pose", 0]]}), "already produced"),
+    (lambda d: d["rules"].pop(0), "in no rule"),
+    (lambda d: d["rules"][0]["from"].__setitem__(0, ["pose", 33]), "outside pose"),
+    (lambda d: d["rules"][0].__setitem__("target", "snout"), "no keypoint"),
+    (lambda d: d["rules"][0]["from"].__setitem__(0, ["face", [[1, 0.5], [2, 0.6]]]), "weights"),
+    (lambda d: d.pop("rules"), "malformed"),
+])
+def test_loader_rejects_bad_tables(tmp_path, raw, edit, message):
+    data = json.loads(json.dumps(raw))
+    edit(data)
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=message) as e:
+        load_mapping(p)
+    assert "bad.json" in str(e.value)
+
+
+def test_import_without_mediapipe_and_clear_error():
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'mediapipe' or name.startswith('mediapipe.'):\n"
+        "            raise ImportError('blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import sapiens_core.quick as q\n"
+        "assert 'mediapipe' not in sys.modules\n"
+        "assert q.quick_available() is False\n"
+        "from sapiens_core.errors import BackendError\n"
+        "try:\n"
+        "    q.QuickModel()\n"
+        "except BackendError as e:\n"
+        "    print('ERR', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "ERR quick backend unavailable" in out.stdout and "--no-deps mediapipe==0.10.14" in out.stdout
+
+
+def test_polylines_are_chains_of_the_named_mediapipe_contours(raw, schema):
+    pytest.importorskip("mediapipe")
+    try:
+        from mediapipe.python.solutions import face_mesh_connections as fmc
+    except Exception as e:  # pragma: no cover - a wheel without the legacy solutions
+        pytest.skip(f"legacy solutions missing: {e}")
+    for r, which, nodes, _ in _expanded(raw, schema):
+        if r["kind"] != "polyline":
+            continue
+        contour = r["contour"] if which == "main" else r["mirror"]["contour"]
+        edges = {frozenset(e) for e in getattr(fmc, contour)}
+        members = [{n} if isinstance(n, int) else {i for i, _ in n} for n in nodes]
+        contour_nodes = set().union(*edges)
+        for group in members:
+            assert group <= contour_nodes, (contour, group)
+        for a, b in zip(members, members[1:]):
+            # consecutive nodes are joined by an edge of the contour (a weighted node may be a point between chain ends)
+            assert a & b or any(frozenset((x, y)) in edges for x in a for y in b), (contour, a, b)
+    # left/right contours are the subject's mirror: a rule on RIGHT_* mirrors onto LEFT_*
+    for r in raw["rules"]:
+        if r["kind"] == "polyline" and "mirror" in r and "RIGHT" in r["contour"]:
+            assert r["mirror"]["contour"] == r["contour"].replace("RIGHT", "LEFT")
+
+
+# ---------------------------------------------------------------- (b) MediaPipe Holistic for real
+
+@pytest.fixture(scope="module")
+def quick():
+    pytest.importorskip("mediapipe")
+    from sapiens_core.quick import QuickModel, quick_available
+    if not quick_available():
+        pytest.skip("mediapipe without the legacy Holistic solution")
+    from PIL import Image
+    image = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
+    model = QuickModel()
+    result = model.predict(image)
+    mirrored = model.predict(np.ascontiguousarray(image[:, ::-1]))
+    yield model, image, result, mirrored
+    model.close()
+
+
+def test_real_run_shapes_and_unlabeled(quick, schema):
+    model, image, r, _ = quick
+    assert model.name == "quick" and "mediapipe" in model.provider
+    assert r is not None and {"pose", "face"} <= set(r.found)
+    assert r.keypoints.shape == (308, 2) and r.keypoints.dtype == np.float32
+    assert r.scores.shape == (308,) and r.scores.dtype == np.float32 and r.labeled.dtype == bool
+    h, w = image.shape[:2]
+    assert np.all(r.scores[~r.labeled] == 0) and np.all(r.keypoints[~r.labeled] == 0)
+    assert np.all((r.scores[r.labeled] > 0) & (r.scores[r.labeled] <= 1))
+    kp = r.keypoints[r.labeled]
+    assert np.all((kp >= -0.5) & (kp <= [w - 0.5, h - 0.5]))
+    mapping = model.mapping
+    assert not np.any(r.labeled & ~mapping.mapped_mask())  # never a point the table does not map
+    # the whole face is found; the legs are off-frame (upper-body photo) and therefore unlabeled
+    face = np.asarray(schema.display_groups) == "face"
+    assert r.labeled[face].sum() == 113
+    for name in ("left_knee", "right_ankle", "left_heel", "right_big_toe"):
+        assert not r.labeled[schema.index(name)], name
+
+
+def test_real_run_geometry(quick, schema):
+    _, image, r, _ = quick
+    P = lambda n: r.keypoints[schema.index(n)]  # noqa: E731
+    for n in ("nose", "left_eye", "right_eye", "left_shoulder", "right_shoulder", "left_wrist", "right_wrist",
+              "tip_of_nose", "tip_of_chin", "center_of_cupid_bow", "l_center_of_iris", "r_center_of_iris"):
+        assert r.labeled[schema.index(n)], n
+    face_idx = [i for i, g in enumerate(schema.display_groups) if g == "face" and r.labeled[i]]
+    fx0, fy0 = r.keypoints[face_idx].min(axis=0)
+    fx1, fy1 = r.keypoints[face_idx].max(axis=0)
+    # the face of the astronaut is around x 180-270, y 60-180 (looked at the picture)
+    assert 170 < fx0 < fx1 < 280 and 70 < fy0 < fy1 < 190
+    nose = P("nose")
+    assert fx0 < nose[0] < fx1 and fy0 < nose[1] < fy1
+    assert P("left_eye")[1] < nose[1] and P("right_eye")[1] < nose[1]
+    assert P("left_eye")[0] > P("right_eye")[0]            # subject's left is on the image's right
+    assert P("l_outer_end_of_upper_lash_line")[0] > P("l_inner_end_of_upper_lash_line")[0]
+    assert P("r_outer_end_of_upper_lash_line")[0] < P("r_inner_end_of_upper_lash_line")[0]
+    assert P("end_of_l_eyebrow")[0] > P("upper_startpoint_of_l_eyebrow")[0]
+    assert P("l_outer_corner_of_mouth")[0] > P("r_outer_corner_of_mouth")[0]
+    assert P("center_of_cupid_bow")[1] > P("tip_of_nose")[1] and P("center_of_lower_outer_lip")[1] > P("center_of_cupid_bow")[1]
+    assert P("tip_of_chin")[1] > P("center_of_lower_outer_lip")[1]
+    for eye in ("upper", "lower"):
+        assert P(f"r_centerpoint_of_{eye}_lash_line")[1] > P("upper_midpoint_1_of_r_eyebrow")[1]
+    # iris inside the eye opening (lash lines' box, 1.5 px slack for the lids covering the iris top/bottom)
+    for s in "lr":
+        lash = np.array([P(n) for n in schema.names if n.startswith(f"{s}_") and "lash_line" in n])
+        iris = np.array([P(n) for n in schema.names if n.startswith(f"{s}_") and "of_iris" in n])
+        x0, y0 = lash.min(axis=0) - 1.5
+        x1, y1 = lash.max(axis=0) + 1.5
+        assert np.all((iris[:, 0] > x0) & (iris[:, 0] < x1)), s
+        c = P(f"{s}_center_of_iris")
+        assert y0 < c[1] < y1 and np.allclose(P(f"{s}_center_of_pupil"), c)
+        # clock positions as seen in the image
+        assert P(f"{s}_border_of_iris_3")[0] > c[0] > P(f"{s}_border_of_iris_9")[0]
+        assert P(f"{s}_border_of_iris_12")[1] < c[1] < P(f"{s}_border_of_iris_6")[1]
+    # shoulders below the face and on the subject's sides; wrists below the shoulders
+    assert P("left_shoulder")[1] > fy1 and P("right_shoulder")[1] > fy1
+    assert P("left_shoulder")[0] > nose[0] > P("right_shoulder")[0]
+    assert P("left_wrist")[1] > P("left_shoulder")[1] and P("right_wrist")[1] > P("right_shoulder")[1]
+    assert P("left_wrist")[0] > P("right_wrist")[0]
+
+
+def test_real_run_person_mask(quick):
+    _, image, r, _ = quick
+    m = r.person_mask
+    assert m is not None and m.dtype == bool and m.shape == image.shape[:2]
+    for x, y in ((222, 128), (215, 330), (150, 400), (300, 400)):   # face, chest, both sides of the suit
+        assert m[y, x], (x, y)
+    for x, y in ((0, 0), (511, 0), (0, 511), (420, 150)):          # corners, the shuttle model
+        assert not m[y, x], (x, y)
+    assert 0.25 < m.mean() < 0.65
+
+
+def test_real_run_is_consistent_with_the_flip_table(quick, schema):
+    """The mirrored photo shows a (mirrored) person facing the camera: its prediction, flipped back through the
+    Goliath flip table, must land on the original one - this checks the mirrored contours and MediaPipe's sides."""
+    _, image, a, b = quick
+    w = image.shape[1]
+    fi = schema.flip_index
+    back = b.keypoints[fi].copy()
+    back[:, 0] = w - 1 - back[:, 0]
+    both = a.labeled & b.labeled[fi]
+    face = both & (np.asarray(schema.display_groups) == "face")
+    assert face.sum() == 113
+    err = np.linalg.norm(a.keypoints - back, axis=1)
+    assert err[face].mean() < 2.0 and err[face].max() < 4.0
+    # a wrong flip partner would cost several pixels: swapping the eye ends moves them by the eye width
+    i, j = schema.index("l_inner_end_of_upper_lash_line"), schema.index("l_outer_end_of_upper_lash_line")
+    assert np.linalg.norm(a.keypoints[i] - back[j]) > 10
+    head = [schema.index(n) for n in ("nose", "left_eye", "right_eye")]
+    assert err[head].max() < 5.0
+
+
+def test_real_run_speed_and_misc(quick):
+    model, image, _, _ = quick
+    t0 = time.perf_counter()
+    model.predict(image)
+    assert time.perf_counter() - t0 < 5.0  # generous; ~0.1 s on two cores
+    blank = np.full((256, 256, 3), 127, np.uint8)
+    assert model.predict(blank) is None
+    with pytest.raises(ValueError):
+        model.predict(np.zeros((10, 10, 2), np.uint8))
+
+
+def test_closed_model_raises():
+    pytest.importorskip("mediapipe")
+    from sapiens_core.quick import QuickModel, quick_available
+    if not quick_available():
+        pytest.skip("mediapipe without the legacy Holistic solution")
+    m = QuickModel()
+    m.close()
+    m.close()
+    with pytest.raises(BackendError):
+        m.predict(np.zeros((64, 64, 3), np.uint8))
