@@ -1,0 +1,58 @@
+"""``python main.py [IMAGES_OR_FOLDERS...]`` / ``python -m app``: launch Sapiens Studio.
+
+``--screenshot OUT.png`` runs the given models on the first image, waits for the results, saves a
+screenshot of the main window and exits (0 on success, 1 with a message on failure); it works with
+``QT_QPA_PLATFORM=offscreen``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sapiens-studio", description="Sapiens Studio: annotate and analyse images of people.")
+    p.add_argument("paths", nargs="*", help="images, folders or a video to open")
+    for task in ("pose", "seg", "depth", "normal"):
+        p.add_argument(f"--{task}", metavar="CKPT", help=f"{task} checkpoint to use (overrides the model manager)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to run the models")
+    p.add_argument("--screenshot", type=Path, metavar="OUT.png",
+                   help="run the models on the first image, save a screenshot of the window and exit")
+    p.add_argument("--timeout", type=float, default=900, help="give up a --screenshot run after this many seconds")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .screenshot import ScreenshotRun
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Sapiens Studio")
+    app.setOrganizationName("SapiensStudio")
+    window = MainWindow()
+    window.model_overrides = {t: getattr(args, t) for t in ("pose", "seg", "depth", "normal") if getattr(args, t)}
+    if args.device:
+        window.device_combo.setCurrentText(args.device)
+    window.resize(1280, 860)
+    window.show()
+    if args.paths:
+        window.add_paths(args.paths)
+    if args.screenshot:
+        run = ScreenshotRun(window, args.screenshot, args.timeout)
+        run.start()
+        app.exec()
+        return run.exit_code
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,238 @@
+"""The main window: composes the canvas, the panels and the actions; owns no labels itself."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton)
+
+from sapiens_core.annotation import Annotation
+from sapiens_core.errors import SapiensError
+from sapiens_core.io.images import IMAGE_SUFFIXES, find_images, read_image
+from sapiens_core.schema import class_schema
+
+from .actions import ActionRegistry, ActionSpec
+from .canvas import CanvasScene, CanvasView
+from .inference import InferenceController, load_existing
+from .panels.file_list import FileListPanel
+from .panels.layers import LayersPanel
+from .settings import TASKS, Settings
+from .workers import JobRunner
+
+log = logging.getLogger(__name__)
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v"}
+
+
+class MainWindow(QMainWindow):
+    annotation_shown = Signal(str)  # path whose results are on the canvas (tests and --screenshot wait for it)
+
+    def __init__(self, settings: Settings | None = None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Sapiens Studio")
+        self.setObjectName("MainWindow")
+        self.setAcceptDrops(True)
+        self.settings = settings or Settings()
+        self.runner = JobRunner(self)
+        self.inference = InferenceController(self.runner, self)
+        self.current_path: str | None = None
+        self.current_image = None
+        self.annotation: Annotation | None = None
+        self.model_overrides: dict[str, str] = {}
+
+        self.scene = CanvasScene(self)
+        self.view = CanvasView(self.scene)
+        self.setCentralWidget(self.view)
+        self.scene.apply_style(self.settings.layer_style())
+
+        self.files = FileListPanel()
+        self.layers = LayersPanel(self.scene.style)
+        self._dock("Images", self.files, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Layers", self.layers, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.progress = QProgressBar(maximumWidth=220, visible=False)
+        self.cancel_button = QPushButton("Cancel", visible=False)
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(["auto", "cpu", "cuda"])
+        self.device_combo.setCurrentText(self.settings.device)
+        self.device_badge = QLabel("no models loaded")
+        self.device_badge.setObjectName("deviceBadge")
+        self.hover_label = QLabel()
+        bar = self.statusBar()
+        bar.addWidget(self.hover_label, 1)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+        bar.addPermanentWidget(QLabel("Device:"))
+        bar.addPermanentWidget(self.device_combo)
+        bar.addPermanentWidget(self.device_badge)
+
+        self.actions = ActionRegistry(self)
+        self._register_actions()
+        self.actions.build_menus()
+        self.actions.build_toolbar()
+
+        self.files.current_changed.connect(self.show_image)
+        self.layers.style_changed.connect(self._style_changed)
+        self.scene.keypoint_hovered.connect(self.hover_label.setText)
+        self.inference.image_done.connect(self._image_done)
+        self.inference.image_failed.connect(lambda p, m: self.statusBar().showMessage(f"{Path(p).name}: {m}", 8000))
+        self.inference.pipeline_ready.connect(self.device_badge.setText)
+        self.inference.pipeline_failed.connect(lambda m: self.device_badge.setText("model error"))
+        self.device_combo.currentTextChanged.connect(self._device_changed)
+        self.cancel_button.clicked.connect(self.runner.cancel_all)
+        self.runner.job_started.connect(self._job_started)
+        self.settings.restore_window(self)
+
+    def notify(self, title: str, message: str) -> QMessageBox:
+        """Tell the user without blocking the event loop (open(), not exec())."""
+        log.warning("%s: %s", title, message)
+        self.statusBar().showMessage(f"{title}: {message}", 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("notification")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _register_actions(self) -> None:
+        add = self.actions.add
+        add(ActionSpec("open", "&Open images…", "&File", "Ctrl+O", toolbar=True), self.open_images_dialog)
+        add(ActionSpec("open_folder", "Open &folder…", "&File", "Ctrl+Shift+O"), self.open_folder_dialog)
+        add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
+        add(ActionSpec("next", "&Next image", "&View", "D"), lambda: self.files.step(1))
+        add(ActionSpec("previous", "&Previous image", "&View", "A"), lambda: self.files.step(-1))
+        add(ActionSpec("fit", "&Fit to window", "&View", "F"), self.view.fit)
+        add(ActionSpec("run", "&Run on this image", "&Run", "Ctrl+R", toolbar=True), self.run_current)
+        add(ActionSpec("run_all", "Run on &all images", "&Run", "Ctrl+Shift+R", toolbar=True), self.run_all)
+        add(ActionSpec("cancel", "&Cancel running jobs", "&Run", "Esc"), self.runner.cancel_all)
+
+    # ---- opening
+    def add_paths(self, paths) -> int:
+        images = find_images([Path(p) for p in paths if Path(p).exists()])
+        added = self.files.add_paths(images)
+        for p in images:
+            if Path(p).parent.joinpath("sapiens_studio", f"{Path(p).stem}.json").is_file():
+                self.files.set_done(str(p))
+        if images and self.files.current_path() is None:
+            self.files.select(str(images[0]))
+        if images:
+            self.settings.last_folder = str(Path(images[0]).parent)
+        return added
+
+    def open_images_dialog(self) -> None:
+        patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open images", self.settings.last_folder, f"Images ({patterns})")
+        self.add_paths(paths)
+
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open folder", self.settings.last_folder)
+        if folder:
+            self.add_paths([folder])
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        videos = [p for p in paths if Path(p).suffix.lower() in VIDEO_SUFFIXES]
+        self.add_paths([p for p in paths if p not in videos])
+        if videos:
+            self.open_video(videos[0])
+        event.acceptProposedAction()
+
+    def open_video(self, path: str) -> None:
+        """Overridden when the capture panel is present; without it, say so."""
+        self.statusBar().showMessage(f"{Path(path).name}: video files open in the capture panel", 5000)
+
+    # ---- showing
+    def show_image(self, path: str) -> None:
+        try:
+            image = read_image(path)
+            doc = load_existing(path)
+        except SapiensError as exc:
+            self.notify("Cannot open", str(exc))
+            return
+        self.current_path, self.current_image = path, image
+        self.scene.set_image(image)
+        self.set_annotation(doc)
+        self.view.fit()
+
+    def set_annotation(self, doc: Annotation | None) -> None:
+        self.annotation = doc
+        self.scene.set_annotation(doc)
+        self.layers.set_persons([p.id for p in doc.persons] if doc else [])
+        self.layers.set_classes(class_schema(doc.class_schema) if doc and doc.class_schema else None)
+        if doc is not None and self.current_path:
+            self.annotation_shown.emit(self.current_path)
+
+    def _style_changed(self, style) -> None:
+        self.scene.apply_style(style)
+        self.settings.set_layer_style(style)
+
+    # ---- running models
+    def model_paths(self) -> dict[str, str]:
+        paths = {t: self.settings.model_path(t) for t in TASKS if t in self.settings.enabled_tasks()}
+        paths.update(self.model_overrides)
+        return {t: p for t, p in paths.items() if p}
+
+    def _device_changed(self, device: str) -> None:
+        self.settings.device = device
+
+    def _check_models(self) -> dict[str, str] | None:
+        models = self.model_paths()
+        if not models:
+            self.notify("No models", "Choose at least one model in the model manager first.")
+            return None
+        return models
+
+    def run_current(self, connect=None):
+        if self.current_path is None or (models := self._check_models()) is None:
+            return None
+        return self.inference.predict([self.current_path], models, self.device_combo.currentText(), "Predict image",
+                                      connect)
+
+    def run_all(self, connect=None):
+        paths = self.files.paths()
+        if not paths or (models := self._check_models()) is None:
+            return None
+        return self.inference.predict(paths, models, self.device_combo.currentText(), "Predict all", connect)
+
+    def _image_done(self, path: str, doc: Annotation) -> None:
+        self.files.set_done(path)
+        if path == self.current_path:
+            self.set_annotation(doc)
+
+    def _job_started(self, job) -> None:
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.progress.setRange(0, 0)
+        job.progress.connect(self._job_progress)
+        job.failed.connect(lambda msg: self.notify("Job failed", msg))
+        job.finished.connect(self._job_finished)
+
+    def _job_progress(self, done: int, total: int, text: str) -> None:
+        self.progress.setRange(0, max(total, 0))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{text} %v/%m" if total else text)
+
+    def _job_finished(self) -> None:
+        if not self.runner.active:
+            self.progress.setVisible(False)
+            self.cancel_button.setVisible(False)
+
+    def closeEvent(self, event) -> None:
+        self.runner.cancel_all()
+        self.runner.wait(5000)
+        self.inference.close()
+        self.settings.save_window(self)
+        self.settings.sync()
+        super().closeEvent(event)

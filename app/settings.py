@@ -1,0 +1,91 @@
+"""Preferences through QSettings (the platform's native store): folders, models, device, layers, layout."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from PySide6.QtCore import QSettings
+
+from .canvas.scene import LayerStyle
+
+ORGANIZATION, APPLICATION = "SapiensStudio", "Sapiens Studio"
+TASKS = ("pose", "seg", "depth", "normal")
+
+
+class Settings:
+    def __init__(self, qsettings: QSettings | None = None):
+        self.q = qsettings or QSettings(ORGANIZATION, APPLICATION)
+
+    # ---- models and device
+    def model_path(self, task: str) -> str:
+        return str(self.q.value(f"models/{task}", "") or "")
+
+    def set_model_path(self, task: str, path: str | None) -> None:
+        self.q.setValue(f"models/{task}", path or "")
+
+    def enabled_tasks(self) -> set[str]:
+        raw = self.q.value("models/enabled")
+        if raw is None:  # never chosen: every task with a model runs
+            return set(TASKS)
+        # Stored as a JSON list so that "none enabled" stays distinct from "never chosen".
+        try:
+            tasks = json.loads(str(raw))
+        except ValueError:
+            return set(TASKS)
+        return {t for t in tasks if t in TASKS} if isinstance(tasks, list) else set(TASKS)
+
+    def set_enabled_tasks(self, tasks: set[str]) -> None:
+        self.q.setValue("models/enabled", json.dumps(sorted(tasks)))
+
+    @property
+    def device(self) -> str:
+        return str(self.q.value("device", "auto"))
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self.q.setValue("device", value)
+
+    @property
+    def last_folder(self) -> str:
+        return str(self.q.value("paths/last_folder", ""))
+
+    @last_folder.setter
+    def last_folder(self, value: str) -> None:
+        self.q.setValue("paths/last_folder", value)
+
+    # ---- layers
+    def layer_style(self) -> LayerStyle:
+        raw = self.q.value("view/layers", "")
+        style = LayerStyle()
+        if raw:
+            try:
+                data = json.loads(str(raw))
+                for key, value in data.items():
+                    if hasattr(style, key):
+                        setattr(style, key, set(value) if isinstance(getattr(style, key), set) else value)
+            except (ValueError, TypeError):
+                pass  # a damaged preference falls back to the defaults
+        return style
+
+    def set_layer_style(self, style: LayerStyle) -> None:
+        data = asdict(style)
+        for key, value in data.items():
+            if isinstance(value, set):
+                data[key] = sorted(value)
+        self.q.setValue("view/layers", json.dumps(data))
+
+    # ---- window
+    def restore_window(self, window) -> None:
+        geometry, state = self.q.value("window/geometry"), self.q.value("window/state")
+        if geometry is not None:
+            window.restoreGeometry(geometry)
+        if state is not None:
+            window.restoreState(state)
+
+    def save_window(self, window) -> None:
+        self.q.setValue("window/geometry", window.saveGeometry())
+        self.q.setValue("window/state", window.saveState())
+
+    def sync(self) -> None:
+        self.q.sync()
