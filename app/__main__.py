@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--open3d-viewer"]:
+        # A bundled app has no separate Python to run `-m sapiens_core.geometry.viewer`: the 3D view starts
+        # this executable again with this flag, and the viewer runs in that child process.
+        from sapiens_core.geometry.viewer import main as viewer_main
+        return viewer_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

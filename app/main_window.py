@@ -16,10 +16,13 @@ from sapiens_core.schema import class_schema
 
 from .actions import ActionRegistry, ActionSpec
 from .canvas import CanvasScene, CanvasView
+from .capture import CapturePanel
 from .inference import InferenceController, load_existing
+from .models_dialog import ModelManagerDialog
 from .panels.file_list import FileListPanel
 from .panels.layers import LayersPanel
 from .settings import TASKS, Settings
+from .view3d import View3DWidget
 from .workers import JobRunner
 
 log = logging.getLogger(__name__)
@@ -49,8 +52,18 @@ class MainWindow(QMainWindow):
 
         self.files = FileListPanel()
         self.layers = LayersPanel(self.scene.style)
+        self.capture = CapturePanel()
+        self.capture.set_models_provider(lambda: (self.model_paths(), self.device_combo.currentText()))
+        self.capture.apply_style(self.scene.style)
+        self.view3d = View3DWidget(self.runner)
         self._dock("Images", self.files, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("Layers", self.layers, Qt.DockWidgetArea.RightDockWidgetArea)
+        layers_dock = self._dock("Layers", self.layers, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.view3d_dock = self._dock("3D", self.view3d, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(layers_dock, self.view3d_dock)
+        layers_dock.raise_()  # the 3D view builds its cloud only once it is shown
+        self.capture_dock = self._dock("Capture", self.capture, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.capture_dock.hide()  # opened by a video, a camera or the View menu
+        self.models_dialog: ModelManagerDialog | None = None
 
         self.progress = QProgressBar(maximumWidth=220, visible=False)
         self.cancel_button = QPushButton("Cancel", visible=False)
@@ -83,6 +96,8 @@ class MainWindow(QMainWindow):
         self.device_combo.currentTextChanged.connect(self._device_changed)
         self.cancel_button.clicked.connect(self.runner.cancel_all)
         self.runner.job_started.connect(self._job_started)
+        self.capture.snapshot_taken.connect(self._snapshot_taken)
+        self.view3d.point_picked.connect(self.show_pixel)
         self.settings.restore_window(self)
 
     def notify(self, title: str, message: str) -> QMessageBox:
@@ -113,6 +128,10 @@ class MainWindow(QMainWindow):
         add(ActionSpec("run", "&Run on this image", "&Run", "Ctrl+R", toolbar=True), self.run_current)
         add(ActionSpec("run_all", "Run on &all images", "&Run", "Ctrl+Shift+R", toolbar=True), self.run_all)
         add(ActionSpec("cancel", "&Cancel running jobs", "&Run", "Esc"), self.runner.cancel_all)
+        add(ActionSpec("models", "&Models…", "&Run", "Ctrl+M", toolbar=True), self.open_models_dialog)
+        add(ActionSpec("open_video", "Open &video…", "&File", "Ctrl+Shift+V"), self._open_video_dialog)
+        add(ActionSpec("capture", "&Capture panel", "&View", "Ctrl+Shift+C"), self._show_capture)
+        add(ActionSpec("view3d", "&3D view", "&View", "Ctrl+3"), self._show_3d)
 
     # ---- opening
     def add_paths(self, paths) -> int:
@@ -150,8 +169,48 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def open_video(self, path: str) -> None:
-        """Overridden when the capture panel is present; without it, say so."""
-        self.statusBar().showMessage(f"{Path(path).name}: video files open in the capture panel", 5000)
+        self._show_capture()
+        self.capture.open_video(path)
+
+    def _open_video_dialog(self) -> None:
+        self._show_capture()
+        self.capture.open_video_dialog()
+
+    def _show_capture(self) -> None:
+        self.capture_dock.show()
+        self.capture_dock.raise_()
+
+    def _show_3d(self) -> None:
+        self.view3d_dock.show()
+        self.view3d_dock.raise_()
+
+    def _snapshot_taken(self, path: str) -> None:
+        """A frame saved from the camera or video joins the list, with its predictions, ready to correct."""
+        self.add_paths([path])
+        self.files.set_done(path, load_existing(path) is not None)
+        self.files.select(str(Path(path)))
+
+    def show_pixel(self, x: int, y: int) -> None:
+        """Centre the canvas on a pixel picked in the 3D view and ring it."""
+        self.scene.show_marker(x, y)
+        self.view.centerOn(x + 0.5, y + 0.5)
+        self.statusBar().showMessage(f"pixel ({x}, {y})", 5000)
+
+    # ---- models
+    def open_models_dialog(self) -> ModelManagerDialog:
+        if self.models_dialog is None:
+            self.models_dialog = ModelManagerDialog(self.settings, self.runner, self)
+            self.models_dialog.settings_changed.connect(self._models_changed)
+        self.models_dialog.refresh()
+        self.models_dialog.show()
+        self.models_dialog.raise_()
+        return self.models_dialog
+
+    def _models_changed(self) -> None:
+        """The dialog writes the settings; take over its device and show what will run."""
+        self.device_combo.setCurrentText(self.settings.device)
+        chosen = ", ".join(f"{t}: {Path(p).name}" for t, p in self.model_paths().items())
+        self.device_badge.setText(chosen or "no models chosen")
 
     # ---- showing
     def show_image(self, path: str) -> None:
@@ -171,11 +230,13 @@ class MainWindow(QMainWindow):
         self.scene.set_annotation(doc)
         self.layers.set_persons([p.id for p in doc.persons] if doc else [])
         self.layers.set_classes(class_schema(doc.class_schema) if doc and doc.class_schema else None)
+        self.view3d.set_data(self.current_image, doc)
         if doc is not None and self.current_path:
             self.annotation_shown.emit(self.current_path)
 
     def _style_changed(self, style) -> None:
         self.scene.apply_style(style)
+        self.capture.apply_style(style)
         self.settings.set_layer_style(style)
 
     # ---- running models
@@ -230,6 +291,8 @@ class MainWindow(QMainWindow):
             self.cancel_button.setVisible(False)
 
     def closeEvent(self, event) -> None:
+        self.capture.shutdown()
+        self.view3d.close_viewers()
         self.runner.cancel_all()
         self.runner.wait(5000)
         self.inference.close()

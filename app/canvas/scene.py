@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPen, QPixmap
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene
 
 from sapiens_core.annotation import Annotation
 from sapiens_core.schema import DISPLAY_GROUPS, class_schema, keypoint_schema
@@ -18,6 +19,7 @@ from ..qimage import color_table, indexed_qimage, rgb_to_qimage, rgba_to_qimage
 from .skeleton_item import SkeletonItem
 
 PERSON_MASK_RGBA = (0, 200, 255, 255)
+MARKER_RADIUS = 9  # screen pixels
 
 
 @dataclass
@@ -57,6 +59,16 @@ class CanvasScene(QGraphicsScene):
             self.addItem(item)
             self.layer_items[name] = item
         self.skeletons: list[SkeletonItem] = []
+        # A ring marking a pixel picked elsewhere (a point clicked in the 3D view); cosmetic so it stays
+        # the same size on screen at any zoom.
+        self.marker = QGraphicsEllipseItem(-MARKER_RADIUS, -MARKER_RADIUS, 2 * MARKER_RADIUS, 2 * MARKER_RADIUS)
+        self.marker.setFlag(QGraphicsEllipseItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        pen = QPen(Qt.GlobalColor.yellow, 2)
+        pen.setCosmetic(True)
+        self.marker.setPen(pen)
+        self.marker.setZValue(20)
+        self.marker.setVisible(False)
+        self.addItem(self.marker)
         self._parts_image = None  # the indexed part map, kept to recolour it cheaply
         self._parts_colors = np.zeros((0, 3), np.uint8)
         self._applied_hidden: set[int] = set()
@@ -66,6 +78,7 @@ class CanvasScene(QGraphicsScene):
         self.image_item.setPixmap(QPixmap.fromImage(rgb_to_qimage(rgb)))
         h, w = rgb.shape[:2]
         self.setSceneRect(0, 0, w, h)
+        self.marker.setVisible(False)  # it marked a pixel of the previous image
 
     def set_annotation(self, doc: Annotation | None) -> None:
         """Show ``doc``'s layers. The scene renders the document; it never owns the labels."""
@@ -101,6 +114,14 @@ class CanvasScene(QGraphicsScene):
                 self.addItem(item)
                 self.skeletons.append(item)
         self.apply_style()
+
+    def show_marker(self, x: float | None, y: float | None) -> None:
+        """Ring the pixel (x, y) (its centre); None hides the ring."""
+        if x is None or y is None:
+            self.marker.setVisible(False)
+            return
+        self.marker.setPos(x + 0.5, y + 0.5)
+        self.marker.setVisible(True)
 
     def refresh_person(self, index: int) -> None:
         """Re-read one person's points from the document after an edit."""
