@@ -17,6 +17,8 @@ import platform
 import sys
 from dataclasses import asdict, dataclass, field
 
+from .cuda_driver import nvidia_driver_loadable
+
 CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"
 
@@ -170,23 +172,6 @@ def _first_line(error: BaseException) -> str:
     return text[0][:200] if text else type(error).__name__
 
 
-def _nvidia_driver_loadable() -> bool:
-    try:
-        from .backends.device import nvidia_driver_loadable
-    except Exception:  # noqa: BLE001 - the backends need torch; without it, look for the library directly
-        import ctypes
-        import ctypes.util
-        names = ["nvcuda.dll"] if sys.platform == "win32" else ["libcuda.so.1", ctypes.util.find_library("cuda")]
-        for name in filter(None, names):
-            try:
-                ctypes.CDLL(name)
-                return True
-            except OSError:
-                continue
-        return False
-    return nvidia_driver_loadable()
-
-
 def _fill_torch(report: DeviceReport) -> None:
     try:
         import torch
@@ -263,7 +248,7 @@ def device_report(probe_onnx: bool = True) -> DeviceReport:
     """Collect the report; never raises for a missing or broken runtime (that is what it reports)."""
     report = DeviceReport(python=platform.python_version(), platform=platform.platform(terse=True),
                           cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
-    report.nvidia_driver = _nvidia_driver_loadable()
+    report.nvidia_driver = nvidia_driver_loadable()
     _fill_torch(report)
     _fill_onnxruntime(report, probe_onnx)
     return report

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import sys
-
 import torch
 
+from ..cuda_driver import nvidia_driver_loadable
 from ..errors import BackendError
 
 DEVICES = ("auto", "cpu", "cuda")
-
-
-def nvidia_driver_loadable() -> bool:
-    """Whether the NVIDIA driver library can be loaded at all (runtimes other than torch need it too)."""
-    names = ["nvcuda.dll"] if sys.platform == "win32" else ["libcuda.so.1", ctypes.util.find_library("cuda")]
-    for name in names:
-        if not name:
-            continue
-        try:
-            ctypes.CDLL(name)
-            return True
-        except OSError:
-            continue
-    return False
 
 
 def torch_cuda_problem() -> str | None:

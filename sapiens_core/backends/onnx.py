@@ -9,7 +9,8 @@ import numpy as np
 
 from ..errors import BackendError, CheckpointError
 from .base import Backend, default_max_batch, register_backend
-from .device import nvidia_driver_loadable, normalize_device
+from ..cuda_driver import nvidia_driver_loadable
+from .device import normalize_device
 
 CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from sapiens_core.backends import BACKENDS, detect_format, open_backend, resolve_device
-from sapiens_core.backends.device import nvidia_driver_loadable
+from sapiens_core.cuda_driver import nvidia_driver_loadable
 from sapiens_core.errors import BackendError, CheckpointError
 from tests.tiny_models import FORMATS, build_tiny_model, example_input, rename_copy, save_checkpoint, write_truncated_copy
 
