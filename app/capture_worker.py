@@ -1,4 +1,4 @@
-"""Live capture off the GUI thread: one reader thread and one inference thread per opened source.
+"""The background capture session: one reader thread and one inference thread per opened source.
 
     reader --(newest frame only)--> inference --(newest result only)--> GUI
 
@@ -20,25 +20,23 @@ Cameras are always real time: holding a camera back would only fill its driver b
 from __future__ import annotations
 
 import collections
-import copy
 import logging
 import math
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from sapiens_core.io.atomic import atomic_write_bytes
 from sapiens_core.pipeline import Frame
 
-from .inference import annotation_path
+from .capture_models import PipelineHolder, describe_pipeline
+from .capture_sources import CaptureError, SourceInfo, open_capture, read_rgb, source_label
+from .latest_slot import LatestSlot
 
 log = logging.getLogger(__name__)
 
@@ -46,82 +44,6 @@ DEFAULT_FPS = 25.0          # when a file does not say (or says something absurd
 CAMERA_FAIL_LIMIT = 20      # consecutive failed camera reads (~1 s) before we call the camera gone
 CAMERA_RETRY_S = 0.05
 POLL_S = 0.1                # how often idle threads look at their stop flag
-
-
-class CaptureError(Exception):
-    """A source cannot be opened or read; the message is one line for the user."""
-
-
-# ---------------------------------------------------------------------------------------------- hand-off
-
-class LatestSlot:
-    """A one-item mailbox: ``put`` replaces what is there (counted in ``dropped``), ``take`` empties it.
-
-    ``close(reason)`` tells the consumer no more items will come; items already in the slot are still taken
-    first, so the last frame of a video is processed before "end of video" is reported.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._item: Any = None
-        self._full = False
-        self.closed: str | None = None
-        self.dropped = 0
-
-    def put(self, item: Any) -> bool:
-        """Store ``item``; True when the slot was empty (the consumer may need a wake-up call)."""
-        with self._cond:
-            was_empty = not self._full
-            if self._full:
-                self.dropped += 1
-            self._item, self._full = item, True
-            self._cond.notify_all()
-            return was_empty
-
-    def take(self, timeout: float | None = None) -> Any:
-        """The item, or None after ``timeout`` or once closed and empty."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._full or self.closed is not None, timeout)
-            return self._pop()
-
-    def take_nowait(self) -> Any:
-        with self._cond:
-            return self._pop()
-
-    def clear(self) -> None:
-        """Forget the item without counting it as dropped (it was discarded on purpose)."""
-        with self._cond:
-            self._pop()
-
-    def wait_empty(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._full, timeout)
-
-    def close(self, reason: str) -> None:
-        with self._cond:
-            if self.closed is None:
-                self.closed = reason
-            self._cond.notify_all()
-
-    def _pop(self) -> Any:
-        if not self._full:
-            return None
-        item, self._item, self._full = self._item, None, False
-        self._cond.notify_all()
-        return item
-
-
-# ---------------------------------------------------------------------------------------------- sources
-
-@dataclass
-class SourceInfo:
-    kind: str                 # "camera" or "file"
-    source: int | str         # camera index or file path
-    label: str                # "Camera 0" or the file name
-    width: int
-    height: int
-    fps: float
-    frame_count: int          # 0 when unknown (cameras, some containers)
 
 
 @dataclass
@@ -133,109 +55,6 @@ class CaptureResult:
     t_read: float             # perf_counter() when the frame was read
     infer_s: float            # time inside pipeline.run
 
-
-def source_label(source: int | str) -> str:
-    return f"Camera {source}" if isinstance(source, int) else Path(source).name
-
-
-def probe_cameras(max_index: int = 4) -> list[int]:
-    """Camera indices that open. On Linux only /dev/video* nodes are tried, so a machine without cameras
-    answers at once; elsewhere indices 0..max_index-1 are tried (run this off the GUI thread)."""
-    if sys.platform.startswith("linux"):
-        nodes = sorted(int(p.name[5:]) for p in Path("/dev").glob("video*") if p.name[5:].isdigit())
-        candidates = nodes[:8]
-    else:
-        candidates = list(range(max_index))
-    found = []
-    for index in candidates:
-        cap = cv2.VideoCapture(index)
-        try:
-            if cap.isOpened():
-                found.append(index)
-        finally:
-            cap.release()
-    return found
-
-
-def open_capture(source: int | str) -> cv2.VideoCapture:
-    """An opened ``cv2.VideoCapture`` or a CaptureError saying why not."""
-    if isinstance(source, int):
-        cap = cv2.VideoCapture(source)
-        if not cap.isOpened():
-            cap.release()
-            raise CaptureError(f"Camera {source} is not available (unplugged, or in use by another program?)")
-        return cap
-    path = Path(source)
-    if not path.is_file():
-        raise CaptureError(f"Cannot open {path.name}: no such file")
-    # FFmpeg first: the default backend choice may treat image files or names with % as image sequences.
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    if not cap.isOpened():
-        cap.release()
-        cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        cap.release()
-        raise CaptureError(f"Cannot open {path.name}: not a video file OpenCV can read")
-    return cap
-
-
-def _read_rgb(cap: cv2.VideoCapture) -> np.ndarray | None:
-    ok, bgr = cap.read()
-    if not ok or bgr is None or bgr.ndim != 3:
-        return None
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-# ---------------------------------------------------------------------------------------------- pipeline
-
-class PipelineHolder:
-    """The loaded pipeline, kept across sessions while the chosen models stay the same.
-
-    ``lock`` is held around every load and run: a stopped session's last inference may still be running
-    when the next session starts, and two threads must never use (or close) one pipeline together.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._key: Any = None
-        self._pipeline: Any = None
-
-    def get(self, key: Any, factory: Callable[[], Any]) -> Any:
-        """Call with ``lock`` held, off the GUI thread: the pipeline for ``key``, loading it on a change."""
-        if self._pipeline is None or self._key != key:
-            self._close()
-            self._pipeline = factory()
-            self._key = key
-        return self._pipeline
-
-    def holds(self, key: Any) -> bool:
-        return self._pipeline is not None and self._key == key
-
-    def close_later(self) -> None:
-        """Close the pipeline once no run holds it, without making the caller (the GUI) wait."""
-        def close():
-            with self.lock:
-                self._close()
-        threading.Thread(target=close, name="capture-pipeline-close", daemon=True).start()
-
-    def _close(self) -> None:
-        if self._pipeline is not None and hasattr(self._pipeline, "close"):
-            try:
-                self._pipeline.close()
-            except Exception:  # closing must never take anything down
-                log.exception("closing the capture pipeline")
-        self._pipeline, self._key = None, None
-
-
-def describe_pipeline(pipeline: Any) -> str:
-    models = getattr(pipeline, "models", None)
-    if not isinstance(models, dict):
-        return "models ready"
-    parts = [f"{t}: {getattr(getattr(m, 'backend', None), 'provider', '?')}" for t, m in models.items()]
-    return "models ready (" + ", ".join(parts) + ")"
-
-
-# ---------------------------------------------------------------------------------------------- session
 
 class CaptureSession(QObject):
     """One opened source, from open to stop / end / error. Signals arrive queued in the GUI thread."""
@@ -312,7 +131,7 @@ class CaptureSession(QObject):
             cap.release()
 
     def _read_frames(self, cap: cv2.VideoCapture) -> None:
-        first = _read_rgb(cap)
+        first = read_rgb(cap)
         if first is None:
             what = "gives no frames" if self.is_camera else "no frame could be read (damaged, or a codec OpenCV lacks)"
             self.unreadable = True
@@ -371,7 +190,7 @@ class CaptureSession(QObject):
             if pending is not None:
                 rgb, pending = pending, None
             else:
-                rgb = _read_rgb(cap)
+                rgb = read_rgb(cap)
             if rgb is None:
                 if not self.is_camera:
                     self.frames.close(self._end_of_video(next_index, count))
@@ -457,23 +276,3 @@ class CaptureSession(QObject):
         if not self._stop.is_set():
             self.failed.emit(message)
         self.stop()
-
-
-# ---------------------------------------------------------------------------------------------- snapshots
-
-def write_snapshot(png_path: Path, rgb: np.ndarray, doc: Any) -> Path | None:
-    """Write ``rgb`` as a lossless PNG (atomically) and ``doc`` next to it, retargeted at the PNG.
-
-    Returns the annotation path, or None without a document. Raises OSError / ValueError on failure;
-    the PNG is written first, so a failing annotation save still leaves the picture.
-    """
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise OSError(f"could not encode {png_path.name} as PNG")
-    atomic_write_bytes(png_path, encoded.tobytes())
-    if doc is None:
-        return None
-    saved = copy.copy(doc)  # shallow: the arrays are shared, only the path (and revision) differ
-    saved.image_path = str(png_path)
-    return saved.save(annotation_path(png_path))

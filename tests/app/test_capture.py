@@ -265,3 +265,37 @@ def test_models_load_once_and_switch_while_playing(qtbot, panel, tmp_path):
     qtbot.waitUntil(lambda: panel.current_annotation.models["fake"]["tag"] == "b", timeout=15000)
     assert TaggedPipeline.loads == ["a", "b"] and made["a"].closed and not made["b"].closed
     panel.stop()
+
+
+def test_snapshot_is_named_after_the_frame_on_screen_after_a_failed_open(qtbot, panel, tmp_path):
+    video = write_video(tmp_path / "clip.avi", frames=5)
+    panel.realtime = False
+    panel.set_models({})
+    panel.snapshot_folder = tmp_path / "shots"
+    panel.open_video(str(video))
+    qtbot.waitUntil(lambda: panel.state == "paused", timeout=10000)
+    for expected in (0, 1):
+        with qtbot.waitSignal(panel.frame_shown, timeout=10000) as blocker:
+            panel.step_frame()
+        assert blocker.args == [expected]
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(b"not a video")
+    panel.open_video(str(broken))
+    qtbot.waitUntil(lambda: panel.state == "idle" and "Cannot open" in panel.message, timeout=10000)
+    # Frame 1 of clip.avi is still on screen: the snapshot says so (not frame 0, nor broken.avi).
+    with qtbot.waitSignal(panel.snapshot_taken, timeout=10000) as blocker:
+        panel.snapshot()
+    assert Path(blocker.args[0]).name == "clip_frame000001.png"
+
+
+def test_shutdown_reports_a_snapshot_still_being_written(qtbot, panel, tmp_path, monkeypatch):
+    from app import capture_snapshot
+
+    write = capture_snapshot.write_snapshot
+    monkeypatch.setattr(capture_snapshot, "write_snapshot", lambda *a: (time.sleep(1.0), write(*a))[1])
+    panel.snapshot_folder = tmp_path
+    panel.current_frame = np.zeros((H, W, 3), np.uint8)
+    with qtbot.waitSignal(panel.snapshot_taken, timeout=10000):
+        png = panel.snapshot()
+        assert not panel.shutdown(timeout=0.1)  # the writer thread is still busy
+    assert png.is_file()

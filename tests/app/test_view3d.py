@@ -76,7 +76,7 @@ def test_offscreen_shows_the_fallback_message_and_still_exports(qtbot, view3d, t
 
 
 def test_any_gl_problem_shows_the_reason(qtbot, view3d, monkeypatch):
-    from app import view3d as module
+    from app import view3d_display as module
 
     monkeypatch.setattr(module, "gl_unavailable_reason", lambda: "a driver from 1998")
     show_with_data(qtbot, view3d)
@@ -180,7 +180,7 @@ def test_large_maps_build_on_the_runner_and_stale_results_are_dropped(qtbot, mon
 
 
 def test_viewer_process_crash_is_contained(qtbot, view3d, monkeypatch):
-    from app import view3d as module
+    from app import open3d_launcher as module
 
     show_with_data(qtbot, view3d)
     crash = "import os, sys; assert open(sys.argv[1], 'rb').read(3) == b'ply'; os.abort()"
@@ -188,7 +188,7 @@ def test_viewer_process_crash_is_contained(qtbot, view3d, monkeypatch):
     with qtbot.waitSignal(view3d.viewer_finished, timeout=30000) as blocker:
         view3d.open_in_open3d()
     assert "crashed" in blocker.args[0] and "crashed" in view3d.status.text()
-    assert not any(Path(view3d._temp_dir).iterdir())  # the temporary .ply is gone
+    assert not any(Path(view3d.viewers.temp_dir).iterdir())  # the temporary .ply is gone
     failing = "import sys; sys.stderr.write('boom: no GL\\n'); sys.exit(1)"
     monkeypatch.setattr(module, "viewer_command", lambda path, size, title: [sys.executable, "-c", failing])
     with qtbot.waitSignal(view3d.viewer_finished, timeout=30000) as blocker:
@@ -197,15 +197,34 @@ def test_viewer_process_crash_is_contained(qtbot, view3d, monkeypatch):
 
 
 def test_viewer_command_runs_the_core_viewer_module():
-    from app.view3d import viewer_command
+    from app.open3d_launcher import viewer_command
 
     command = viewer_command("/tmp/x.ply", 3, "t")
     assert command[:4] == [sys.executable, "-m", "sapiens_core.geometry.viewer", "/tmp/x.ply"]
     assert "--point-size" in command
 
 
+def test_a_frozen_app_starts_itself_as_the_viewer(monkeypatch):
+    """A PyInstaller bundle has no `-m`: it runs its own executable with --open3d-viewer, whose entry point
+    hands the rest to the viewer's own argument parser."""
+    from app.open3d_launcher import viewer_command
+    from sapiens_core.geometry.viewer import build_parser
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    command = viewer_command("/tmp/x.ply", 2.5, "a title")
+    assert command[:3] == [sys.executable, "--open3d-viewer", "/tmp/x.ply"]
+    args = build_parser().parse_args(command[2:])
+    assert (str(args.file), args.point_size, args.title) == ("/tmp/x.ply", 2.5, "a title")
+
+
+def test_the_app_entry_point_dispatches_the_viewer_flag(tmp_path):
+    from app.__main__ import main
+
+    assert main(["--open3d-viewer", str(tmp_path / "missing.ply")]) == 1  # the viewer's own "no such file"
+
+
 def test_project_points_matches_a_hand_made_projection():
-    from app.view3d import project_points
+    from app.view3d_cloud import project_points
 
     mvp = np.diag([1.0, 1.0, 1.0, 1.0])
     mvp[3] = [0, 0, 1, 0]  # w = z: a plain perspective divide
@@ -223,7 +242,7 @@ needs_xcb = pytest.mark.skipif("__import__('os').environ.get('QT_QPA_PLATFORM') 
 
 @needs_xcb
 def test_gl_view_renders_and_a_click_picks_the_point(qtbot, view3d):
-    from app.view3d import gl_unavailable_reason
+    from app.gl_points import gl_unavailable_reason
 
     if (reason := gl_unavailable_reason()) is not None:
         pytest.skip(f"no OpenGL on this display: {reason}")
@@ -256,7 +275,7 @@ def test_gl_view_renders_and_a_click_picks_the_point(qtbot, view3d):
 def test_gl_error_while_drawing_swaps_in_the_message(qtbot, view3d, monkeypatch):
     import pyqtgraph.opengl as gl
 
-    from app.view3d import gl_unavailable_reason
+    from app.gl_points import gl_unavailable_reason
 
     if (reason := gl_unavailable_reason()) is not None:
         pytest.skip(f"no OpenGL on this display: {reason}")
@@ -278,8 +297,9 @@ def test_gl_view_keeps_drawing_when_its_dock_floats(qtbot):
     """Floating a dock gives its GL widget a new context; pyqtgraph's items would then draw nothing."""
     from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 
+    from app.gl_points import gl_unavailable_reason
     from app.qimage import qimage_to_rgb
-    from app.view3d import View3DWidget, gl_unavailable_reason
+    from app.view3d import View3DWidget
 
     if (reason := gl_unavailable_reason()) is not None:
         pytest.skip(f"no OpenGL on this display: {reason}")
