@@ -24,15 +24,23 @@ class BoxesFileError(SapiensError):
 
 
 def _as_boxes(raw, source: str) -> np.ndarray:
-    arr = np.asarray(raw, dtype=np.float32)
-    if arr.size == 0:
-        return np.zeros((0, 5), np.float32)
-    if arr.ndim != 2 or arr.shape[1] not in (4, 5) or not np.all(np.isfinite(arr)):
-        raise BoxesFileError(f"{source}: boxes must be lists of [x1, y1, x2, y2] or [x1, y1, x2, y2, score]")
+    layout = BoxesFileError(f"{source}: boxes must be lists of [x1, y1, x2, y2] or [x1, y1, x2, y2, score]")
+    if not isinstance(raw, (list, tuple)):
+        raise layout
+    # Box by box: one image's list may mix boxes with and without a score (a score-less box scores 1).
+    rows = []
+    for box in raw:
+        if not isinstance(box, (list, tuple)) or len(box) not in (4, 5):
+            raise layout
+        rows.append([*box, 1.0][:5])
+    try:
+        arr = np.asarray(rows, dtype=np.float32).reshape(-1, 5)
+    except (TypeError, ValueError):  # strings, nulls or nested lists in place of numbers
+        raise layout from None
+    if not np.all(np.isfinite(arr)):
+        raise layout
     if np.any(arr[:, 2] <= arr[:, 0]) or np.any(arr[:, 3] <= arr[:, 1]):
         raise BoxesFileError(f"{source}: a box has x2 <= x1 or y2 <= y1 (boxes are corners, not x, y, w, h)")
-    if arr.shape[1] == 4:
-        arr = np.concatenate([arr, np.ones((len(arr), 1), np.float32)], axis=1)
     return arr
 
 

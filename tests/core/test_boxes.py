@@ -16,6 +16,12 @@ def test_mapping_layout_by_name_stem_and_path(tmp_path):
     assert table.lookup("d.png") is None             # not listed: whole image
 
 
+def test_boxes_with_and_without_a_score_mix(tmp_path):
+    f = tmp_path / "boxes.json"
+    f.write_text(json.dumps({"a.jpg": [[10, 20, 110, 220], [0, 0, 5, 5, 0.5]]}))
+    assert BoxTable.load(f).lookup("a.jpg").tolist() == [[10, 20, 110, 220, 1.0], [0, 0, 5, 5, 0.5]]
+
+
 def test_coco_layout_converts_xywh(tmp_path):
     f = tmp_path / "det.json"
     f.write_text(json.dumps({"images": [{"id": 7, "file_name": "p.jpg"}, {"id": 8, "file_name": "q.jpg"}],
@@ -30,6 +36,9 @@ def test_coco_layout_converts_xywh(tmp_path):
     ("[1, 2]", "expected a JSON object"),
     ('{"a.jpg": [[10, 10, 5, 20]]}', "x2 <= x1"),
     ('{"a.jpg": [[1, 2, 3]]}', "boxes must be"),
+    ('{"a.jpg": [[1, 2, "x", 4]]}', "boxes must be"),
+    ('{"a.jpg": [1, 2, 3, 4]}', "boxes must be"),
+    ('{"a.jpg": {"box": [1, 2, 3, 4]}}', "boxes must be"),
     ('{"images": [{"id": 1, "file_name": "a"}], "annotations": [{"image_id": 2, "bbox": [0, 0, 1, 1]}]}', "malformed COCO"),
 ])
 def test_bad_files_are_named_and_explained(tmp_path, content, message):
