@@ -5,6 +5,19 @@
            -> Annotation per frame (persons, part map, foreground, depth, normals, provenance)
 
 Everything here is numpy in, numpy out; the backends hide which runtime executes the model.
+
+Public API (the app and the CLI use it; keep it backward compatible)::
+
+    pipeline = Pipeline.from_paths({"pose": path, "seg": path, "depth": None, "normal": None},
+                                   device="auto", batch_size=1, flip_test=False, kpt_threshold=0.3)
+    docs = pipeline.run([Frame(rgb, "a.jpg", boxes=None), ...])   # one Annotation per frame
+    pipeline.close()
+
+The quick CPU backend (MediaPipe Holistic mapped onto Goliath-308, :mod:`.quick`) stands in for a pose
+checkpoint when the pose entry is the string ``QUICK_MODEL_ID`` (``"quick"``; a ``Path`` is always a file):
+``Pipeline.from_paths({"pose": QUICK_MODEL_ID, "depth": path})``. It runs before the dense models, so its
+person mask becomes the document's foreground (and masks depth and normals) when no seg model ran; a seg
+model's foreground wins otherwise. Its provenance is ``{"file": "quick", "format": "mediapipe-holistic", ...}``.
 """
 
 from __future__ import annotations
@@ -21,12 +34,16 @@ from .backends import Backend, open_backend
 from .boxes import whole_image_box
 from .cards import ModelCard, card_for_filename
 from .errors import BackendError
+from .quick.pose import QUICK_MODEL_ID, QuickPose, is_quick_model_id
 from .schema import class_schema, class_schema_names, keypoint_schema, keypoint_schema_for_count
 from .task_specs import INPUT_SIZE, TASK_NAMES
 from . import tasks as T
 
 log = logging.getLogger(__name__)
 DENSE_TASKS = ("seg", "depth", "normal")  # seg first: its foreground masks depth and normals
+# Output channels a task's model must give, where the task fixes them (pose and seg depend on the model's card).
+_FIXED_CHANNELS = {"depth": 1, "normal": 3}
+__all__ = ["Pipeline", "Frame", "TaskModel", "run_on_images", "QUICK_MODEL_ID", "DENSE_TASKS"]
 
 
 @dataclass
@@ -41,12 +58,14 @@ class Frame:
 @dataclass
 class TaskModel:
     task: str
-    backend: Backend
+    backend: Backend | QuickPose
     card: ModelCard | None = None
 
     def provenance(self) -> dict:
         info = {"file": self.backend.path.name, "format": self.backend.format,
                 "device": self.backend.device, "provider": self.backend.provider}
+        if isinstance(self.backend, QuickPose):
+            info.update(self.backend.provenance())
         if self.card:
             info.update(self.card.describe())
         return info
@@ -66,7 +85,10 @@ class Pipeline:
 
     @classmethod
     def from_paths(cls, paths: Mapping[str, str | Path | None], device: str = "auto", **options) -> "Pipeline":
-        """Open one checkpoint per task (``{"pose": path, "seg": None, ...}``); a bad file raises a SapiensError."""
+        """Open one checkpoint per task (``{"pose": path, "seg": None, ...}``); a bad file raises a SapiensError.
+
+        ``"pose": QUICK_MODEL_ID`` runs the quick backend (BackendError with the install hint without mediapipe).
+        """
         models = {}
         try:
             for task, path in paths.items():
@@ -74,6 +96,11 @@ class Pipeline:
                     continue
                 if task not in TASK_NAMES:
                     raise ValueError(f"unknown task {task!r}")
+                if is_quick_model_id(path):
+                    if task != "pose":
+                        raise ValueError(f"the quick model only gives pose (and a person mask), not {task}")
+                    models[task] = TaskModel(task, QuickPose())
+                    continue
                 backend = open_backend(path, task=task, device=device)
                 models[task] = TaskModel(task, backend, card_for_filename(Path(path).name))
         except BaseException:
@@ -90,7 +117,11 @@ class Pipeline:
     def keypoint_schema_name(self, channels: int) -> str:
         card = self.models["pose"].card
         name = card.keypoint_schema_name if card else None
-        return name or keypoint_schema_for_count(channels).name
+        try:
+            return name or keypoint_schema_for_count(channels).name
+        except KeyError:  # a model of another task, or an unknown keypoint set: a model error, not a bug
+            raise BackendError(f"{self.models['pose'].backend.path.name}: {channels} output channels match no "
+                               f"known keypoint set; is it really a pose model?") from None
 
     def class_schema_name(self, channels: int) -> str | None:
         card = self.models["seg"].card
@@ -105,7 +136,24 @@ class Pipeline:
         if out.ndim != 4 or out.shape[0] != len(batch):
             raise BackendError(f"{backend.path.name}: returned shape {out.shape} for a batch of {len(batch)}; "
                                f"is it really a {task} model?")
+        self._check_channels(task, out.shape[1])
         return out
+
+    def _check_channels(self, task: str, channels: int) -> None:
+        """A model of another task loaded for this one (TorchScript, ExportedProgram and ONNX files do not say
+        their task) must fail here with one line, not later in post-processing with a traceback."""
+        name = self.models[task].backend.path.name
+        expected = _FIXED_CHANNELS.get(task)
+        if expected is not None and channels != expected:
+            raise BackendError(f"{name}: gives {channels} output channels, a {task} model gives {expected}; "
+                               f"is it really a {task} model?")
+        if task == "seg" and channels > 256:
+            raise BackendError(f"{name}: gives {channels} classes; a class map holds at most 256")
+        if task == "pose":
+            schema = keypoint_schema(self.keypoint_schema_name(channels))
+            if len(schema) != channels:
+                raise BackendError(f"{name}: gives {channels} heatmaps, its keypoint set {schema.name} has "
+                                   f"{len(schema)} points")
 
     def run(self, frames: list[Frame]) -> list[Annotation]:
         docs = [Annotation(image_path=f.path, image_size=(f.image.shape[1], f.image.shape[0]),
@@ -114,6 +162,14 @@ class Pipeline:
                            models={t: m.provenance() for t, m in self.models.items()}) for f in frames]
         if not frames:
             return docs
+        quick = self._quick()
+        if quick is not None:  # before the dense models: its person mask masks depth and normals
+            for frame, doc in zip(frames, docs):
+                found = quick.run(frame.image, frame.boxes, self.kpt_threshold)
+                doc.keypoint_schema = quick.keypoint_schema_name
+                doc.persons = found.persons
+                if "seg" not in self.models:
+                    doc.foreground = found.foreground
         dense = [t for t in DENSE_TASKS if t in self.models]
         if dense:
             resized = T.normalize([T.resize_for_model(f.image, INPUT_SIZE) for f in frames])
@@ -123,9 +179,13 @@ class Pipeline:
                     self._apply_dense(task, frame, doc, out)
                 del raw
             del resized
-        if "pose" in self.models:
+        if "pose" in self.models and quick is None:
             self._run_pose(frames, docs)
         return docs
+
+    def _quick(self) -> QuickPose | None:
+        model = self.models.get("pose")
+        return model.backend if model is not None and isinstance(model.backend, QuickPose) else None
 
     def _apply_dense(self, task: str, frame: Frame, doc: Annotation, out: np.ndarray) -> None:
         hw = frame.image.shape[:2]

@@ -11,6 +11,7 @@ without an honest MediaPipe counterpart stay unlabeled (score 0), never invented
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
@@ -189,6 +190,10 @@ class QuickModel:
         self.close()
 
     def __del__(self) -> None:  # the graph holds threads; release them if the owner forgot close()
+        if sys.is_finalizing():
+            # Closing the graph from a finalizer at interpreter exit never returns (mediapipe 0.10.14: the
+            # process hung); the exit frees the graph anyway.
+            return
         try:
             self.close()
         except Exception:
