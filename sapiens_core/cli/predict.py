@@ -1,4 +1,11 @@
-"""``predict``: run the chosen models on images and folders, write documents, masks, overlays and COCO."""
+"""``predict``: run the chosen models on images and folders, write documents, masks, overlays and COCO.
+
+Per input image STEM (made unique when two inputs share one): ``STEM.json`` (the annotation document) with its
+side files ``STEM_seg.png`` (uint8 class ids), ``STEM_fg.png``, ``STEM_depth.npy``, ``STEM_normal.npy`` (the
+names ``Annotation.save`` gives them), plus ``STEM_seg_color.png`` and ``STEM_overlay.png``; one ``coco.json``
+when a pose model (or ``--quick``) ran. An unreadable image or a failed write is that input's failure (exit 1);
+a model that cannot run (wrong task, runtime failure) ends the run with one line (exit 2).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from ..export.coco import write_coco
 from ..export.masks import write_part_map_color
 from ..io.atomic import atomic_path
 from ..io.images import find_images, read_image
-from ..pipeline import Frame, Pipeline
+from ..pipeline import QUICK_MODEL_ID, Frame, Pipeline
 from ..render.overlay import render_overlay
 from ..schema import class_schema, keypoint_schema
 
@@ -28,9 +35,14 @@ def add_parser(sub) -> None:
                                    "and coco.json for all images.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
+    pose = p.add_mutually_exclusive_group()
     for task in ("pose", "seg", "depth", "normal"):
-        p.add_argument(f"--{task}", type=Path, metavar="CKPT",
-                       help=f"{task} checkpoint: TorchScript .pt2, bfloat16 .pt2, original .pth or .onnx")
+        (pose if task == "pose" else p).add_argument(
+            f"--{task}", type=Path, metavar="CKPT",
+            help=f"{task} checkpoint: TorchScript .pt2, bfloat16 .pt2, original .pth or .onnx")
+    pose.add_argument("--quick", action="store_true",
+                      help="pose from the quick CPU backend (MediaPipe Holistic mapped onto Goliath-308, plus a "
+                           "person mask) instead of a pose checkpoint; needs mediapipe")
     p.add_argument("--boxes", type=Path, metavar="FILE", help="person boxes per image (JSON); default: whole image")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--batch-size", type=int, default=1, metavar="N", help="images (and person crops) per forward pass")
@@ -51,8 +63,14 @@ def _unique_stems(paths: list[Path]) -> dict[Path, str]:
     return stems
 
 
-def _write_outputs(doc: Annotation, image, out_dir: Path, stem: str, overlay: bool) -> None:
-    doc.save(out_dir / f"{stem}.json")
+def _failure(path: Path, exc: BaseException) -> str:
+    """One stderr line naming the file once (image errors already start with the path)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"failed: {text}" if text.startswith(str(path)) else f"failed: {path}: {text}"
+
+
+def _write_outputs(doc: Annotation, image, out_dir: Path, stem: str, overlay: bool, kpt_threshold: float) -> None:
+    doc.save(out_dir / f"{stem}.json")  # and its side files STEM_seg.png, STEM_fg.png, STEM_depth.npy, STEM_normal.npy
     if doc.part_map is not None and doc.class_schema:
         write_part_map_color(out_dir / f"{stem}_seg_color.png", doc.part_map, class_schema(doc.class_schema))
     if overlay:
@@ -60,7 +78,7 @@ def _write_outputs(doc: Annotation, image, out_dir: Path, stem: str, overlay: bo
 
         kp = keypoint_schema(doc.keypoint_schema) if doc.keypoint_schema else None
         cs = class_schema(doc.class_schema) if doc.class_schema else None
-        rgb = render_overlay(image, doc, keypoint_schema=kp, class_schema=cs)
+        rgb = render_overlay(image, doc, keypoint_schema=kp, class_schema=cs, kpt_threshold=kpt_threshold)
         with atomic_path(out_dir / f"{stem}_overlay.png") as tmp:
             if not cv2.imwrite(str(tmp), rgb[..., ::-1]):
                 raise OSError(f"could not write {out_dir / f'{stem}_overlay.png'}")
@@ -70,22 +88,29 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise SapiensError("--batch-size must be at least 1")
     models = {t: getattr(args, t) for t in ("pose", "seg", "depth", "normal")}
+    if args.quick:
+        models["pose"] = QUICK_MODEL_ID
     if not any(models.values()):
-        raise SapiensError("give at least one model: --pose, --seg, --depth or --normal")
+        raise SapiensError("give at least one model: --pose, --quick, --seg, --depth or --normal")
+    if args.out.exists() and not args.out.is_dir():
+        raise SapiensError(f"--out {args.out} is a file, not a folder")
     missing = [str(p) for p in args.inputs if not Path(p).exists()]
     images = find_images([Path(p) for p in args.inputs if Path(p).exists()])
+    if not images and not missing:  # before loading models: that takes seconds to minutes
+        raise SapiensError(f"no images found in {', '.join(map(str, args.inputs))}")
     boxes = BoxTable.load(args.boxes) if args.boxes else None
     pipeline = Pipeline.from_paths(models, device=args.device, batch_size=args.batch_size,
                                    flip_test=args.flip_test, kpt_threshold=args.kpt_threshold)
-    args.out.mkdir(parents=True, exist_ok=True)
     failed = len(missing)
     for p in missing:
         print(f"failed: {p}: no such file or folder", file=sys.stderr)
-    if not images and not missing:
-        raise SapiensError(f"no images found in {', '.join(map(str, args.inputs))}")
     stems = _unique_stems(images)
     written: list[Annotation] = []
     try:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SapiensError(f"cannot create the output folder {args.out} ({exc.strerror or exc})") from None
         bar = tqdm(total=len(images), unit="img", file=sys.stderr, disable=None, desc="predict")
         for start in range(0, len(images), args.batch_size):
             frames, ok = [], []
@@ -95,22 +120,25 @@ def run(args: argparse.Namespace) -> int:
                     ok.append(path)
                 except SapiensError as exc:
                     failed += 1
-                    print(f"failed: {path}: {exc}", file=sys.stderr)
-            try:
-                docs = pipeline.run(frames)
-                for path, frame, doc in zip(ok, frames, docs):
-                    _write_outputs(doc, frame.image, args.out, stems[path], not args.no_overlay)
-                    # Keep only what coco.json needs: the dense layers are on disk already (memory stays bounded).
-                    written.append(dataclasses.replace(doc, part_map=None, foreground=None, depth=None, normal=None))
-            except (SapiensError, OSError) as exc:
-                failed += len(ok)
-                for path in ok:
-                    print(f"failed: {path}: {exc}", file=sys.stderr)
+                    print(_failure(path, exc), file=sys.stderr)
+            # A model error here (BackendError: wrong task, runtime failure) would fail every input alike, so it
+            # ends the run: main() prints its one line and exits 2.
+            docs = pipeline.run(frames)
+            for path, frame, doc in zip(ok, frames, docs):
+                try:
+                    _write_outputs(doc, frame.image, args.out, stems[path], not args.no_overlay, args.kpt_threshold)
+                except (SapiensError, OSError) as exc:
+                    failed += 1
+                    print(_failure(path, exc), file=sys.stderr)
+                    continue
+                # Keep only what coco.json needs: the dense layers are on disk already (memory stays bounded).
+                written.append(dataclasses.replace(doc, part_map=None, foreground=None, depth=None, normal=None))
             bar.update(len(images[start:start + args.batch_size]))
         bar.close()
-        pose_docs = [d for d in written if d.keypoint_schema]
-        if pose_docs:
-            write_coco(args.out / "coco.json", pose_docs, keypoint_schema(pose_docs[0].keypoint_schema),
+        schemas = {d.keypoint_schema for d in written if d.keypoint_schema}
+        if schemas:
+            # Every image goes in, persons or not: an image without persons is a negative for a trainer.
+            write_coco(args.out / "coco.json", written, keypoint_schema(schemas.pop()),
                        score_threshold=args.kpt_threshold)
     finally:
         pipeline.close()
