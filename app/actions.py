@@ -36,7 +36,12 @@ class ActionRegistry:
         action.setCheckable(spec.checkable)
         action.setStatusTip(spec.tip or spec.text.replace("&", ""))
         action.setToolTip(spec.tip or spec.text.replace("&", ""))
-        action.triggered.connect(slot)
+        if spec.checkable:
+            action.triggered.connect(slot)  # slot(checked)
+        else:
+            # QAction.triggered carries `checked`; a slot with an optional first parameter (run_current(connect=None))
+            # would receive False in it. Plain actions call their slot with no arguments.
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
         self.window.addAction(action)  # shortcuts work even when no menu shows it
         self.actions[spec.id] = action
         self.specs[spec.id] = spec
