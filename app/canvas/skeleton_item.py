@@ -1,14 +1,17 @@
 """One scene item per person: all its keypoints and links painted in one paint() call.
 
 308 points as 308 items would cost a scene-graph update each; one item per skeleton keeps 10 people
-x 308 points smooth to pan and zoom. Hover picks the nearest shown point for a tooltip.
+x 308 points smooth to pan and zoom. paint() must not loop over points in Python either (3000 calls a
+frame cost more than the items they replace): the shown points and links are grouped by colour into a
+few paths and line lists, rebuilt only when the points or the style change. Hover picks the nearest shown
+point for a tooltip.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from sapiens_core.schema import KeypointSchema
@@ -23,9 +26,17 @@ class SkeletonItem(QGraphicsItem):
         self.radius = float(radius)
         self.threshold = 0.3
         self.group_mask = np.ones(len(schema), bool)
-        self._colors = [QColor(*map(int, c)) for c in schema.colors]
+        # Points and links grouped by colour: paint() draws one path per point colour, one line list per link colour.
+        point_colors, point_color = np.unique(np.asarray(schema.colors).reshape(-1, 3), axis=0, return_inverse=True)
+        link_colors, link_color = np.unique(np.asarray(schema.skeleton_colors).reshape(-1, 3), axis=0,
+                                            return_inverse=True)
+        self._point_color, self._link_color = point_color.reshape(-1), link_color.reshape(-1)  # index per point/link
+        self._brushes = [QBrush(QColor(*map(int, c))) for c in point_colors]
+        # Flat caps: a link is only drawn between two shown points, whose dots (4x the line width) cover its
+        # ends, and antialiased round caps cost ten times as much to rasterise.
         self._link_pens = [QPen(QColor(*map(int, c)), max(1.0, radius * 0.5), Qt.PenStyle.SolidLine,
-                                Qt.PenCapStyle.RoundCap) for c in schema.skeleton_colors]
+                                Qt.PenCapStyle.FlatCap) for c in link_colors]
+        self._batches: tuple[list, list] | None = None  # (pen, lines) and (brush, path) pairs; None = stale
         self.set_keypoints(keypoints, visibility)
         self.setAcceptHoverEvents(True)
 
@@ -44,6 +55,7 @@ class SkeletonItem(QGraphicsItem):
 
     def _update_shown(self) -> None:
         self.shown = (self.visibility > 0) & (self.keypoints[:, 2] >= self.threshold) & self.group_mask
+        self._batches = None
         pts = self.keypoints[self.shown, :2]
         pad = self.radius * 2
         if len(pts):
@@ -56,18 +68,35 @@ class SkeletonItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return self._bounds
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    def _build_batches(self) -> tuple[list, list]:
         kp, shown = self.keypoints, self.shown
-        for (a, b), pen in zip(self.schema.skeleton, self._link_pens):
+        links: dict[int, list[QLineF]] = {}
+        for (a, b), c in zip(self.schema.skeleton, self._link_color):
             if shown[a] and shown[b]:
-                painter.setPen(pen)
-                painter.drawLine(QPointF(kp[a, 0], kp[a, 1]), QPointF(kp[b, 0], kp[b, 1]))
-        painter.setPen(Qt.PenStyle.NoPen)
+                links.setdefault(int(c), []).append(QLineF(kp[a, 0], kp[a, 1], kp[b, 0], kp[b, 1]))
+        paths: dict[int, QPainterPath] = {}
         r = self.radius
         for i in np.flatnonzero(shown):
-            painter.setBrush(QBrush(self._colors[i]))
-            painter.drawEllipse(QPointF(kp[i, 0], kp[i, 1]), r, r)
+            path = paths.get(int(self._point_color[i]))
+            if path is None:
+                path = paths[int(self._point_color[i])] = QPainterPath()
+                path.setFillRule(Qt.FillRule.WindingFill)  # overlapping dots of one colour stay filled
+            path.addEllipse(QPointF(float(kp[i, 0]), float(kp[i, 1])), r, r)
+        return ([(self._link_pens[c], lines) for c, lines in links.items()],
+                [(self._brushes[c], path) for c, path in paths.items()])
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        if self._batches is None:
+            self._batches = self._build_batches()
+        lines, dots = self._batches
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for pen, batch in lines:
+            painter.setPen(pen)
+            painter.drawLines(batch)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for brush, path in dots:
+            painter.setBrush(brush)
+            painter.drawPath(path)
 
     # ---- picking
     def nearest(self, x: float, y: float, max_distance: float | None = None) -> int | None:
