@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from sapiens_core.errors import SapiensError
+
 log = logging.getLogger(__name__)
 
 
@@ -59,6 +61,10 @@ class Job(QObject):
             self.result = self._fn(self._report)
         except JobCancelled:
             self.cancelled.emit()
+        except SapiensError as exc:  # an expected failure (bad file, model error): its message says it all
+            log.warning("%s failed: %s", self.name, exc)
+            self.error = f"{self.name}: {exc}"
+            self.failed.emit(self.error)
         except Exception as exc:  # a job must never take the app down: report and carry on
             log.error("%s failed:\n%s", self.name, traceback.format_exc())
             self.error = f"{self.name}: {exc}"

@@ -1,6 +1,10 @@
 """The job runner's guarantees (signals connected before a job runs, big progress numbers) and preferences."""
 
+import logging
+
 from PySide6.QtCore import QSettings
+
+from sapiens_core.errors import SapiensError
 
 from app.settings import TASKS, Settings
 from app.workers import JobRunner
@@ -19,6 +23,26 @@ def test_a_job_that_fails_at_once_is_still_heard(qtbot):
     job = runner.start("Load", boom, connect)
     qtbot.waitUntil(lambda: job not in runner.active, timeout=5000)
     assert heard == ["Load: bad checkpoint"]
+
+
+def test_an_expected_failure_is_one_log_line_and_an_unexpected_one_keeps_its_traceback(qtbot, caplog):
+    runner = JobRunner()
+    heard = []
+
+    def bad_file(report):
+        raise SapiensError("model.pt2: truncated file")
+
+    def bug(report):
+        raise ZeroDivisionError("oops")
+
+    with caplog.at_level(logging.WARNING, logger="app.workers"):
+        for fn in (bad_file, bug):
+            job = runner.start("Load", fn, lambda j: j.failed.connect(heard.append))
+            qtbot.waitUntil(lambda: job not in runner.active, timeout=5000)
+    assert heard == ["Load: model.pt2: truncated file", "Load: oops"]
+    expected, unexpected = caplog.records
+    assert expected.levelno == logging.WARNING and "Traceback" not in expected.getMessage()
+    assert unexpected.levelno == logging.ERROR and "ZeroDivisionError" in unexpected.getMessage()
 
 
 def test_progress_carries_byte_counts_beyond_two_gigabytes(qtbot):
