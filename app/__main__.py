@@ -16,8 +16,13 @@ from pathlib import Path
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sapiens-studio", description="Sapiens Studio: annotate and analyse images of people.")
     p.add_argument("paths", nargs="*", help="images, folders or a video to open")
+    pose = p.add_mutually_exclusive_group()
     for task in ("pose", "seg", "depth", "normal"):
-        p.add_argument(f"--{task}", metavar="CKPT", help=f"{task} checkpoint to use (overrides the model manager)")
+        (pose if task == "pose" else p).add_argument(
+            f"--{task}", metavar="CKPT",
+            help=f"{task} checkpoint to use; models given here are exactly what runs (the model manager's are ignored)")
+    pose.add_argument("--quick", action="store_true",
+                      help="pose from the quick CPU model (MediaPipe Holistic, no download) instead of a checkpoint")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to run the models")
     p.add_argument("--screenshot", type=Path, metavar="OUT.png",
                    help="run the models on the first image, save a screenshot of the window and exit")
@@ -38,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     from PySide6.QtWidgets import QApplication
 
+    from sapiens_core.pipeline import QUICK_MODEL_ID
+
     from .main_window import MainWindow
     from .screenshot import ScreenshotRun
 
@@ -46,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("SapiensStudio")
     window = MainWindow()
     window.model_overrides = {t: getattr(args, t) for t in ("pose", "seg", "depth", "normal") if getattr(args, t)}
+    if args.quick:
+        window.model_overrides["pose"] = QUICK_MODEL_ID
+    window.refresh_models()
     if args.device:
         window.device_combo.setCurrentText(args.device)
     window.resize(1280, 860)

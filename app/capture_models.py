@@ -8,6 +8,8 @@ import threading
 from functools import partial
 from typing import Any, Callable
 
+from .model_choice import describe_pipeline
+
 log = logging.getLogger(__name__)
 
 
@@ -75,9 +77,7 @@ class PipelineHolder:
         self._pipeline, self._key = None, None
 
 
-def describe_pipeline(pipeline: Any) -> str:
-    models = getattr(pipeline, "models", None)
-    if not isinstance(models, dict):
+def describe_ready(pipeline: Any) -> str:
+    if not isinstance(getattr(pipeline, "models", None), dict):  # a stand-in pipeline a caller injected
         return "models ready"
-    parts = [f"{t}: {getattr(getattr(m, 'backend', None), 'provider', '?')}" for t, m in models.items()]
-    return "models ready (" + ", ".join(parts) + ")"
+    return f"models ready ({describe_pipeline(pipeline)})"

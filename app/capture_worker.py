@@ -34,7 +34,7 @@ from PySide6.QtCore import QObject, Signal
 
 from sapiens_core.pipeline import Frame
 
-from .capture_models import PipelineHolder, describe_pipeline
+from .capture_models import PipelineHolder, describe_ready
 from .capture_sources import CaptureError, SourceInfo, open_capture, read_rgb, source_label
 from .latest_slot import LatestSlot
 
@@ -226,7 +226,7 @@ class CaptureSession(QObject):
             except Exception as exc:
                 log.exception("loading the capture models")
                 raise CaptureError(f"Cannot load the models: {exc}") from exc
-            self.status.emit(describe_pipeline(pipeline))
+            self.status.emit(describe_ready(pipeline))
         return self._holder.get(key, factory)
 
     def _infer_loop(self) -> None:

@@ -18,6 +18,7 @@ from sapiens_core.errors import SapiensError
 from sapiens_core.io.images import read_image
 from sapiens_core.pipeline import Frame, Pipeline
 
+from .model_choice import describe_pipeline
 from .workers import JobRunner, Report
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,6 @@ class InferenceController(QObject):
         self._key: tuple | None = None
         self._lock = threading.Lock()  # one job at a time touches the pipeline
 
-    @staticmethod
-    def describe(pipeline: Pipeline) -> str:
-        return ", ".join(f"{t}: {m.backend.provider}" for t, m in pipeline.models.items()) or "no models"
-
     def _pipeline_for(self, models: dict[str, str], device: str, report: Report) -> Pipeline:
         key = (tuple(sorted(models.items())), device)
         if self._pipeline is None or self._key != key:
@@ -60,7 +57,7 @@ class InferenceController(QObject):
                 self._pipeline = None
             self._pipeline = Pipeline.from_paths(models, device=device)
             self._key = key
-            self.pipeline_ready.emit(self.describe(self._pipeline))
+            self.pipeline_ready.emit(describe_pipeline(self._pipeline))
         return self._pipeline
 
     def predict(self, paths: list[str], models: dict[str, str], device: str, name: str = "Predict", connect=None):

@@ -12,16 +12,19 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog
 from sapiens_core.annotation import Annotation
 from sapiens_core.errors import SapiensError
 from sapiens_core.io.images import IMAGE_SUFFIXES, find_images, read_image
+from sapiens_core.pipeline import QUICK_MODEL_ID
+from sapiens_core.quick import install_hint, quick_available
 from sapiens_core.schema import class_schema
 
 from .actions import ActionRegistry, ActionSpec
 from .canvas import CanvasScene, CanvasView
 from .capture import CapturePanel
-from .inference import InferenceController, load_existing
+from .inference import RESULTS_FOLDER, InferenceController, annotation_path, load_existing
+from .model_choice import choose_models, describe_models
 from .models_dialog import ModelManagerDialog
 from .panels.file_list import FileListPanel
 from .panels.layers import LayersPanel
-from .settings import TASKS, Settings
+from .settings import Settings
 from .view3d import View3DWidget
 from .workers import JobRunner
 
@@ -96,9 +99,12 @@ class MainWindow(QMainWindow):
         self.device_combo.currentTextChanged.connect(self._device_changed)
         self.cancel_button.clicked.connect(self.runner.cancel_all)
         self.runner.job_started.connect(self._job_started)
+        # The runner's own signal: it fires after the job left `active`, so the last job hides the bar.
+        self.runner.job_finished.connect(self._job_finished)
         self.capture.snapshot_taken.connect(self._snapshot_taken)
         self.view3d.point_picked.connect(self.show_pixel)
         self.settings.restore_window(self)
+        self.refresh_models()  # the badge says what Run will use (the quick model on a fresh install)
 
     def notify(self, title: str, message: str) -> QMessageBox:
         """Tell the user without blocking the event loop (open(), not exec())."""
@@ -129,6 +135,10 @@ class MainWindow(QMainWindow):
         add(ActionSpec("run_all", "Run on &all images", "&Run", "Ctrl+Shift+R", toolbar=True), self.run_all)
         add(ActionSpec("cancel", "&Cancel running jobs", "&Run", "Esc"), self.runner.cancel_all)
         add(ActionSpec("models", "&Models…", "&Run", "Ctrl+M", toolbar=True), self.open_models_dialog)
+        add(ActionSpec("quick_pose", "&Quick pose model (MediaPipe, CPU)", "&Run", checkable=True,
+                       tip="Pose from the quick CPU model: no download, about a second an image. By default it "
+                           "runs when no Sapiens pose checkpoint is chosen; check it to prefer it anyway."),
+            self._quick_pose_toggled)
         add(ActionSpec("open_video", "Open &video…", "&File", "Ctrl+Shift+V"), self._open_video_dialog)
         add(ActionSpec("capture", "&Capture panel", "&View", "Ctrl+Shift+C"), self._show_capture)
         add(ActionSpec("view3d", "&3D view", "&View", "Ctrl+3"), self._show_3d)
@@ -136,9 +146,11 @@ class MainWindow(QMainWindow):
     # ---- opening
     def add_paths(self, paths) -> int:
         images = find_images([Path(p) for p in paths if Path(p).exists()])
+        # A processed folder holds our results folder (part maps, overlays as PNG): those are not images to label.
+        images = [p for p in images if Path(p).parent.name != RESULTS_FOLDER]
         added = self.files.add_paths(images)
         for p in images:
-            if Path(p).parent.joinpath("sapiens_studio", f"{Path(p).stem}.json").is_file():
+            if annotation_path(p).is_file():
                 self.files.set_done(str(p))
         if images and self.files.current_path() is None:
             self.files.select(str(images[0]))
@@ -200,17 +212,26 @@ class MainWindow(QMainWindow):
     def open_models_dialog(self) -> ModelManagerDialog:
         if self.models_dialog is None:
             self.models_dialog = ModelManagerDialog(self.settings, self.runner, self)
-            self.models_dialog.settings_changed.connect(self._models_changed)
+            self.models_dialog.settings_changed.connect(self.refresh_models)
         self.models_dialog.refresh()
         self.models_dialog.show()
         self.models_dialog.raise_()
         return self.models_dialog
 
-    def _models_changed(self) -> None:
+    def refresh_models(self) -> None:
         """The dialog writes the settings; take over its device and show what will run."""
         self.device_combo.setCurrentText(self.settings.device)
-        chosen = ", ".join(f"{t}: {Path(p).name}" for t, p in self.model_paths().items())
-        self.device_badge.setText(chosen or "no models chosen")
+        models = self.model_paths()
+        self.device_badge.setText(describe_models(models))
+        self.actions["quick_pose"].setChecked(models.get("pose") == QUICK_MODEL_ID)
+
+    def _quick_pose_toggled(self, checked: bool) -> None:
+        if checked and not quick_available():
+            self.notify("Quick model not installed", f"Install it with: {install_hint()}")
+            checked = False
+        # An explicit choice either way: "on" keeps it even beside a Sapiens pose checkpoint, "off" never runs it.
+        self.settings.quick_pose = "on" if checked else "off"
+        self.refresh_models()
 
     # ---- showing
     def show_image(self, path: str) -> None:
@@ -241,9 +262,8 @@ class MainWindow(QMainWindow):
 
     # ---- running models
     def model_paths(self) -> dict[str, str]:
-        paths = {t: self.settings.model_path(t) for t in TASKS if t in self.settings.enabled_tasks()}
-        paths.update(self.model_overrides)
-        return {t: p for t, p in paths.items() if p}
+        """What Run uses: ``{task: checkpoint path or QUICK_MODEL_ID}`` (see :mod:`.model_choice`)."""
+        return choose_models(self.settings, self.model_overrides, quick_available)
 
     def _device_changed(self, device: str) -> None:
         self.settings.device = device
@@ -251,7 +271,9 @@ class MainWindow(QMainWindow):
     def _check_models(self) -> dict[str, str] | None:
         models = self.model_paths()
         if not models:
-            self.notify("No models", "Choose at least one model in the model manager first.")
+            hint = "" if quick_available() else f" Or install the quick pose model, which needs no download: " \
+                                                f"{install_hint()}"
+            self.notify("No models", f"Choose at least one model in the model manager first.{hint}")
             return None
         return models
 
@@ -278,14 +300,13 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)
         job.progress.connect(self._job_progress)
         job.failed.connect(lambda msg: self.notify("Job failed", msg))
-        job.finished.connect(self._job_finished)
 
     def _job_progress(self, done: int, total: int, text: str) -> None:
         self.progress.setRange(0, max(total, 0))
         self.progress.setValue(done)
         self.progress.setFormat(f"{text} %v/%m" if total else text)
 
-    def _job_finished(self) -> None:
+    def _job_finished(self, _job=None) -> None:
         if not self.runner.active:
             self.progress.setVisible(False)
             self.cancel_button.setVisible(False)

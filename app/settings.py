@@ -39,6 +39,18 @@ class Settings:
         self.q.setValue("models/enabled", json.dumps(sorted(tasks)))
 
     @property
+    def quick_pose(self) -> str:
+        """``auto`` (default: the quick model gives pose when no pose checkpoint is chosen), ``on`` or ``off``."""
+        value = str(self.q.value("models/quick_pose", "auto"))
+        return value if value in ("auto", "on", "off") else "auto"
+
+    @quick_pose.setter
+    def quick_pose(self, value: str) -> None:
+        if value not in ("auto", "on", "off"):
+            raise ValueError(f"quick_pose must be auto, on or off, not {value!r}")
+        self.q.setValue("models/quick_pose", value)
+
+    @property
     def device(self) -> str:
         return str(self.q.value("device", "auto"))
 

@@ -1,0 +1,54 @@
+"""Which model runs for each task: the model manager's choices, the command line, and the quick pose default.
+
+The quick model (MediaPipe Holistic on the CPU, :mod:`sapiens_core.quick`) needs no download, so a fresh
+install shows real keypoints at once. Its preference has three states:
+
+* ``auto`` (never chosen): the quick model gives pose whenever no Sapiens pose checkpoint is chosen;
+* ``on``: it gives pose even when a Sapiens pose checkpoint is chosen (a fast pre-annotator on the CPU);
+* ``off``: never.
+
+Models named on the command line are exactly what runs (``--screenshot`` runs "the given models"), so they
+bypass both the model manager and the quick default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from sapiens_core.pipeline import QUICK_MODEL_ID, Pipeline
+from sapiens_core.quick.pose import QuickPose
+
+from .settings import TASKS, Settings
+
+QUICK_LABEL = "quick model (MediaPipe Holistic, CPU)"
+
+
+def choose_models(settings: Settings, overrides: dict[str, str], quick_ok: Callable[[], bool]) -> dict[str, str]:
+    """``{task: checkpoint path or QUICK_MODEL_ID}`` for the tasks that will run. ``quick_ok`` is only asked
+    when the quick model would be used (it imports mediapipe the first time)."""
+    if overrides:
+        return {t: p for t, p in overrides.items() if p}
+    enabled = settings.enabled_tasks()
+    paths = {t: settings.model_path(t) for t in TASKS if t in enabled}
+    paths = {t: p for t, p in paths.items() if p}
+    if "pose" in enabled and wants_quick(settings.quick_pose, has_pose_checkpoint="pose" in paths) and quick_ok():
+        paths["pose"] = QUICK_MODEL_ID
+    return {t: paths[t] for t in TASKS if t in paths}  # task order, for stable badges and pipeline keys
+
+
+def wants_quick(mode: str, has_pose_checkpoint: bool) -> bool:
+    return mode == "on" or (mode == "auto" and not has_pose_checkpoint)
+
+
+def describe_models(models: dict[str, str]) -> str:
+    """One line for the status badge, naming the quick model as such (never as a file called 'quick')."""
+    if not models:
+        return "no models chosen"
+    return ", ".join(f"{t}: {QUICK_LABEL if p == QUICK_MODEL_ID else Path(p).name}" for t, p in models.items())
+
+
+def describe_pipeline(pipeline: Pipeline) -> str:
+    """What a loaded pipeline runs where (the provider that actually runs), the quick model named as such."""
+    return ", ".join(f"{t}: {QUICK_LABEL if isinstance(m.backend, QuickPose) else m.backend.provider}"
+                     for t, m in pipeline.models.items()) or "no models"
