@@ -23,6 +23,7 @@ from sapiens_core.annotation import Annotation
 from sapiens_core.cli import main
 from sapiens_core.quick import quick_available
 from tests.tiny_models import FORMATS, rename_copy, write_malicious_pth, write_truncated_copy
+from tests.without_mediapipe import BLOCK_MEDIAPIPE
 
 ROOT = Path(__file__).resolve().parents[2]
 ASTRONAUT = ROOT / "resources" / "astronaut.png"
@@ -324,13 +325,7 @@ def test_quick_on_the_astronaut(tmp_path, capsys):
 
 
 def test_quick_without_mediapipe_exits_2_with_the_install_hint(tmp_path):
-    code = (
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'mediapipe' or name.startswith('mediapipe.'):\n"
-        "            raise ImportError('blocked')\n"
-        "sys.meta_path.insert(0, Block())\n"
+    code = BLOCK_MEDIAPIPE + (
         "from sapiens_core.cli import main\n"
         f"raise SystemExit(main(['predict', {str(ASTRONAUT)!r}, '--out', {str(tmp_path / 'out')!r}, '--quick']))\n"
     )

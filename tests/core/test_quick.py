@@ -15,6 +15,7 @@ from sapiens_core.errors import BackendError
 from sapiens_core.quick import load_mapping, resample_polyline
 from sapiens_core.quick.mapping import DEFAULT_MAPPING_FILE
 from sapiens_core.schema import keypoint_schema
+from tests.without_mediapipe import BLOCK_MEDIAPIPE
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "sapiens_core" / "quick" / "data" / DEFAULT_MAPPING_FILE
@@ -203,13 +204,7 @@ def test_loader_rejects_bad_tables(tmp_path, raw, edit, message):
 
 
 def test_import_without_mediapipe_and_clear_error():
-    code = (
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'mediapipe' or name.startswith('mediapipe.'):\n"
-        "            raise ImportError('blocked')\n"
-        "sys.meta_path.insert(0, Block())\n"
+    code = BLOCK_MEDIAPIPE + (
         "import sapiens_core.quick as q\n"
         "assert 'mediapipe' not in sys.modules\n"
         "assert q.quick_available() is False\n"
