@@ -224,6 +224,8 @@ class MainWindow(QMainWindow):
         models = self.model_paths()
         self.device_badge.setText(describe_models(models))
         self.actions["quick_pose"].setChecked(models.get("pose") == QUICK_MODEL_ID)
+        if self.models_dialog is not None:
+            self.models_dialog.update_quick_note()
 
     def _quick_pose_toggled(self, checked: bool) -> None:
         if checked and not quick_available():

@@ -41,6 +41,24 @@ def wants_quick(mode: str, has_pose_checkpoint: bool) -> bool:
     return mode == "on" or (mode == "auto" and not has_pose_checkpoint)
 
 
+def quick_note(settings: Settings, quick_ok: bool, hint: str) -> str:
+    """For the model manager: whether the quick model gives pose, and how to change it (or install it)."""
+    if not quick_ok:
+        return f"The quick pose model (MediaPipe, CPU, no download) is not installed: {hint}"
+    toggle = "Run → Quick pose model"
+    if "pose" not in settings.enabled_tasks():
+        return "Pose is switched off: neither a pose checkpoint nor the quick pose model runs."
+    if settings.quick_pose == "off":
+        return f"The quick pose model is switched off ({toggle} switches it on)."
+    if settings.quick_pose == "on":
+        return f"Pose comes from the quick pose model (MediaPipe Holistic, CPU), even beside a pose checkpoint " \
+               f"({toggle} switches it off)."
+    if settings.model_path("pose"):
+        return f"The pose checkpoint gives pose; without one the quick pose model would ({toggle} prefers it)."
+    return f"No pose checkpoint chosen: pose comes from the quick pose model (MediaPipe Holistic, CPU, no " \
+           f"download). Choose a checkpoint above for Sapiens' own keypoints."
+
+
 def describe_models(models: dict[str, str]) -> str:
     """One line for the status badge, naming the quick model as such (never as a file called 'quick')."""
     if not models:

@@ -21,7 +21,9 @@ from sapiens_core import hub
 from sapiens_core.cards import ModelCard, card_for_filename
 from sapiens_core.errors import CheckpointError
 from sapiens_core.models_dir import CHECKPOINT_SUFFIXES, default_models_dir
+from sapiens_core.quick import install_hint, quick_available
 
+from .model_choice import quick_note
 from .models_table import (CardTableModel, Imported, Inventory, import_checkpoint, remove_partial_download,
                            task_from_name)
 from .settings import TASKS, Settings
@@ -126,6 +128,9 @@ class ModelManagerDialog(QDialog):
         device_row.addWidget(self.diagnostics_button)
         device_row.addStretch(1)
         grid.addLayout(device_row, len(TASKS), 0, 1, 2)
+        self.quick_note = QLabel(objectName="quickNote", wordWrap=True)
+        self.quick_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy the hint
+        grid.addWidget(self.quick_note, len(TASKS) + 1, 0, 1, 2)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -168,7 +173,11 @@ class ModelManagerDialog(QDialog):
                 combo.addItem(f"{Path(current).name} ({where})", current)
             combo.setCurrentIndex(max(combo.findData(current), 0))
             combo.blockSignals(False)
+        self.update_quick_note()
         self._update_buttons()
+
+    def update_quick_note(self) -> None:
+        self.quick_note.setText(quick_note(self.settings, quick_available(), install_hint()))
 
     def selected_card(self) -> ModelCard | None:
         return self.table_model.card_at(self.table.currentIndex().row())
@@ -219,11 +228,13 @@ class ModelManagerDialog(QDialog):
     # ---- settings
     def _enabled_changed(self) -> None:
         self.settings.set_enabled_tasks({t for t, check in self.enabled_checks.items() if check.isChecked()})
+        self.update_quick_note()
         self.settings_changed.emit()
 
     def _model_chosen(self, task: str) -> None:
         self.settings.set_model_path(task, self.model_combos[task].currentData() or "")
         self.table_model.set_install_state(self.inventory, {self.settings.model_path(t) for t in TASKS})
+        self.update_quick_note()
         self.settings_changed.emit()
 
     def _device_changed(self, device: str) -> None:

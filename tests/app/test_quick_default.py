@@ -3,11 +3,16 @@ labelled as the quick model, and run for real (MediaPipe Holistic) on the astron
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QMessageBox
 
-from app.model_choice import QUICK_LABEL, choose_models, describe_models
+from app.model_choice import QUICK_LABEL, choose_models, describe_models, quick_note
 from app.settings import Settings
 from sapiens_core.pipeline import QUICK_MODEL_ID
 from sapiens_core.quick import load_mapping, quick_available
@@ -68,6 +73,19 @@ def test_a_damaged_preference_reads_as_auto_and_bad_values_are_refused(settings)
     assert settings.quick_pose == "auto"
     with pytest.raises(ValueError):
         settings.quick_pose = "yes"
+
+
+def test_the_model_manager_note_follows_every_state(settings):
+    assert "not installed: pip install x" in quick_note(settings, False, "pip install x")
+    assert "pose comes from the quick pose model" in quick_note(settings, True, "")
+    settings.set_model_path("pose", "/m/pose.pt2")
+    assert "The pose checkpoint gives pose" in quick_note(settings, True, "")
+    settings.quick_pose = "on"
+    assert "even beside a pose checkpoint" in quick_note(settings, True, "")
+    settings.quick_pose = "off"
+    assert "switched off" in quick_note(settings, True, "")
+    settings.set_enabled_tasks({"seg"})
+    assert "Pose is switched off" in quick_note(settings, True, "")
 
 
 def test_the_badge_names_the_quick_model_not_a_file_called_quick():
@@ -150,3 +168,26 @@ def test_without_mediapipe_the_app_says_how_to_install_it(qtbot, main_window, sa
     action.trigger()  # asking for it explains too, and leaves it unchecked
     assert not action.isChecked() and window.settings.quick_pose == "off"
     assert any("--no-deps mediapipe" in b.text() for b in window.findChildren(QMessageBox, "notification"))
+
+
+@needs_mediapipe
+def test_choosing_a_pose_checkpoint_in_the_model_manager_replaces_the_quick_model(qtbot, main_window,
+                                                                                   tiny_checkpoints):
+    window = main_window
+    official = Path(os.environ["SAPIENS_MODELS_DIR"]) / "sapiens_0.3b_goliath_best_goliath_AP_573_torchscript.pt2"
+    shutil.copy(tiny_checkpoints["pose"], official)
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.models_dialog
+    assert dialog is not None and dialog.isVisible()
+    note = dialog.findChild(QLabel, "quickNote")
+    assert "pose comes from the quick pose model" in note.text()
+
+    combo = dialog.findChild(QComboBox, "modelCombo_pose")
+    combo.setCurrentIndex(combo.findData(str(official)))
+    assert window.model_paths() == {"pose": str(official)}
+    assert not window.actions["quick_pose"].isChecked() and QUICK_LABEL not in window.device_badge.text()
+    assert "The pose checkpoint gives pose" in note.text()
+
+    window.actions["quick_pose"].trigger()  # keep the quick model as the pre-annotator after all
+    assert window.model_paths() == {"pose": QUICK_MODEL_ID}
+    assert "even beside a pose checkpoint" in note.text()
