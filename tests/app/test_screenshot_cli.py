@@ -124,3 +124,12 @@ def test_a_bad_checkpoint_exits_non_zero_with_one_line(bad_runs, case):
 def test_a_bad_checkpoint_prints_no_traceback(bad_runs):
     for _ckpt, _shot, result in bad_runs.values():
         assert "Traceback" not in result.stderr
+
+
+def test_quick_and_a_pose_checkpoint_exclude_each_other(tmp_path, capsys):
+    from app.__main__ import build_parser
+
+    assert build_parser().parse_args(["a.png", "--quick", "--seg", "s.pt2"]).quick
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["a.png", "--quick", "--pose", "p.pt2"])
+    assert exit_info.value.code == 2 and "not allowed with" in capsys.readouterr().err
