@@ -31,7 +31,9 @@ def write_part_map_color(path: str | os.PathLike, class_map: np.ndarray, class_s
     image = Image.fromarray(np.ascontiguousarray(class_map))
     image.putpalette(class_schema.palette().tobytes(), rawmode="RGB")  # turns the "L" image into "P"
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    # zlib level 1 (OpenCV's PNG default too): on a 12 MP map of a noisy model 2x faster than PIL's 6 at a
+    # file 3% larger; smooth real maps compress well either way.
+    image.save(buffer, format="PNG", compress_level=1)
     atomic_write_bytes(path, buffer.getbuffer())
 
 
