@@ -5,6 +5,7 @@ Takes several minutes and about 2 GB of disk: runs only with ``SAPIENS_SLOW_TEST
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -69,3 +70,19 @@ def test_bundled_app_reports_a_bad_checkpoint(bundle, tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     assert "error: " in result.stderr and "missing.pt2 does not exist" in result.stderr
+
+
+def test_bundled_app_runs_the_quick_pose_model_with_no_checkpoint(bundle, tmp_path):
+    """A person who downloads the bundle has no checkpoint yet: the quick model's files must travel with it."""
+    from sapiens_core.quick import quick_available
+
+    if not quick_available():
+        pytest.skip("mediapipe 0.10.14 is not installed here, so the bundle carries no quick model")
+    image = image_in(tmp_path / "fresh")
+    env = app_env(tmp_path)
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run([str(bundle), str(image), "--screenshot", str(tmp_path / "fresh.png")], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads((image.parent / "sapiens_studio" / "astronaut.json").read_text())
+    assert doc["models"]["pose"]["file"] == "quick" and len(doc["persons"]) == 1
