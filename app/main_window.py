@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
         add(ActionSpec("cancel", "&Cancel running jobs", "&Run", "Esc"), self.runner.cancel_all)
         add(ActionSpec("models", "&Models…", "&Run", "Ctrl+M", toolbar=True), self.open_models_dialog)
         add(ActionSpec("quick_pose", "&Quick pose model (MediaPipe, CPU)", "&Run", checkable=True,
-                       tip="Pose from the quick CPU model: no download, about a second an image. By default it "
+                       tip="Pose from the quick CPU model: no download, a fraction of a second an image. By default it "
                            "runs when no Sapiens pose checkpoint is chosen; check it to prefer it anyway."),
             self._quick_pose_toggled)
         add(ActionSpec("open_video", "Open &video…", "&File", "Ctrl+Shift+V"), self._open_video_dialog)

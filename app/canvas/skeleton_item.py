@@ -25,7 +25,7 @@ class SkeletonItem(QGraphicsItem):
         self.radius = float(radius)
         self.threshold = 0.3
         self.group_mask = np.ones(len(schema), bool)
-        # Points and links grouped by colour: paint() draws one path per point colour, one line list per link colour.
+        # Points and links grouped by colour: one brush per point colour, one pen (and line list) per link colour.
         point_colors, point_color = np.unique(np.asarray(schema.colors).reshape(-1, 3), axis=0, return_inverse=True)
         link_colors, link_color = np.unique(np.asarray(schema.skeleton_colors).reshape(-1, 3), axis=0,
                                             return_inverse=True)
@@ -35,7 +35,7 @@ class SkeletonItem(QGraphicsItem):
         # ends, and antialiased round caps cost ten times as much to rasterise.
         self._link_pens = [QPen(QColor(*map(int, c)), max(1.0, radius * 0.5), Qt.PenStyle.SolidLine,
                                 Qt.PenCapStyle.FlatCap) for c in link_colors]
-        self._batches: tuple[list, list] | None = None  # (pen, lines) and (brush, path) pairs; None = stale
+        self._batches: tuple[list, list] | None = None  # (pen, lines) and (brush, centres) pairs; None = stale
         self.set_keypoints(keypoints, visibility)
         self.setAcceptHoverEvents(True)
 
