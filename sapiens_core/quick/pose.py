@@ -56,14 +56,13 @@ class QuickPose:
         self.keypoint_schema_name = self.model.schema.name
         self.output_channels = len(self.model.schema)
         self.box_padding = box_padding
+        # Read once: the pipeline asks for it for every frame, and the version lookup reads package metadata.
+        self._provenance = {"model": "quick", "mediapipe": _mediapipe_version(),
+                            "keypoint_schema": self.keypoint_schema_name}
 
     def provenance(self) -> dict:
         """Extra fields for the document's ``models["pose"]`` record: what produced the points."""
-        try:
-            version = importlib.metadata.version("mediapipe")
-        except importlib.metadata.PackageNotFoundError:
-            version = None
-        return {"model": "quick", "mediapipe": version, "keypoint_schema": self.keypoint_schema_name}
+        return dict(self._provenance)
 
     def close(self) -> None:
         self.model.close()
@@ -96,6 +95,13 @@ class QuickPose:
                 have_mask = True
                 foreground[y0:y1, x0:x1] |= result.person_mask
         return QuickFrameResult(persons, foreground if have_mask or not persons else None)
+
+
+def _mediapipe_version() -> str | None:
+    try:
+        return importlib.metadata.version("mediapipe")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _clean(result: QuickResult) -> tuple[np.ndarray, np.ndarray]:
