@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections import OrderedDict
 import json
 import os
 import pickle
@@ -111,3 +112,167 @@ def test_missing_file_and_non_state_dict(tmp_path):
     torch.save({"state_dict": {"w": torch.zeros(1), "step": 3}}, path)
     with pytest.raises(CheckpointError, match="'step' is not a named tensor"):
         load_checkpoint(path)
+
+
+# ----------------------------------------------------------------------------------------------- the allow-list
+CONFIG_DICT_NAMES = {"mmengine.config.config.ConfigDict", "mmengine.config.ConfigDict", "mmengine.ConfigDict",
+                     "mmcv.utils.config.ConfigDict", "mmcv.ConfigDict", "addict.addict.Dict", "addict.Dict"}
+CONFIG_NAMES = {"mmengine.config.config.Config", "mmengine.config.Config", "mmengine.Config",
+                "mmcv.utils.config.Config"}
+NUMPY_NAMES = {"numpy.core.multiarray._reconstruct", "numpy.core.multiarray.scalar",
+               "numpy._core.multiarray._reconstruct", "numpy._core.multiarray.scalar", "numpy.ndarray", "numpy.dtype"}
+
+
+def test_allow_list_is_exactly_the_config_containers_and_numpy_rebuilders():
+    # Pinned by hand: every entry lets a checkpoint call that object, so a new one must be argued for here.
+    from sapiens_core.io.checkpoints import ConfigStub, allow_list
+    entries = allow_list()
+    names = [name for _, name in entries]
+    assert len(names) == len(set(names))
+    by_name = dict((name, obj) for obj, name in entries)
+    dtype_names = {name for name in by_name if name.startswith("numpy.dtypes.")}
+    assert set(by_name) == CONFIG_DICT_NAMES | CONFIG_NAMES | NUMPY_NAMES | dtype_names
+    assert all(by_name[name] is OrderedDict for name in CONFIG_DICT_NAMES)
+    assert all(by_name[name] is ConfigStub for name in CONFIG_NAMES)
+    core = np._core if hasattr(np, "_core") else np.core
+    for package in ("numpy.core", "numpy._core"):
+        assert by_name[f"{package}.multiarray._reconstruct"] is core.multiarray._reconstruct
+        assert by_name[f"{package}.multiarray.scalar"] is core.multiarray.scalar
+    assert by_name["numpy.ndarray"] is np.ndarray and by_name["numpy.dtype"] is np.dtype
+    # numpy.dtypes holds data-type classes only (Float64DType, and aliases such as LongDType): each entry is the
+    # class of that name there and makes dtypes, nothing else.
+    for name in dtype_names:
+        cls = by_name[name]
+        assert isinstance(cls, type) and issubclass(cls, np.dtype) and getattr(np.dtypes, name[13:]) is cls
+    assert {"numpy.dtypes.Float32DType", "numpy.dtypes.Int64DType"} <= dtype_names
+    # The config stand-in keeps its state as data and has no behaviour a pickle could trigger.
+    stub = ConfigStub()
+    stub.__setstate__({"a": 1})
+    assert stub.state == {"a": 1} and [m for m in vars(ConfigStub) if not m.startswith("__")] == []
+
+
+class _Call:
+    """Pickles as ``func(*args)``; func may itself be a _Call, which is how real exploits chain lookups."""
+
+    def __init__(self, func, *args) -> None:
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+    def __call__(self):  # the pickler only asks that the first item of a reduce tuple be callable
+        raise AssertionError("never called: it only exists to be pickled")
+
+
+def _touch(marker):
+    return f"touch '{marker}'"
+
+
+def _abuses(marker):
+    """One payload per kind of widening that would let a checkpoint run code; each would create ``marker``."""
+    import builtins
+    import functools
+    import importlib
+    import operator
+    import subprocess
+
+    os_system = _Call(builtins.getattr, _Call(builtins.__import__, "os"), "system")
+    return {
+        "builtins.getattr": _Call(os_system, _touch(marker)),                  # a callable that reaches anything
+        "builtins.eval": _Call(builtins.eval, f"__import__('os').system({_touch(marker)!r})"),
+        "importlib.import_module": _Call(_Call(builtins.getattr, _Call(importlib.import_module, "os"), "system"),
+                                         _touch(marker)),
+        "functools.partial": _Call(_Call(functools.partial, os.system, _touch(marker))),
+        "operator.methodcaller": _Call(_Call(operator.methodcaller, "system", _touch(marker)),
+                                       _Call(builtins.__import__, "os")),
+        "subprocess.Popen": _Call(subprocess.Popen, ["touch", str(marker)]),
+        "numpy.load": _Call(np.load, str(marker) + ".npy", None, True),       # allow_pickle=True: a second unpickle
+        "torch.load": _Call(torch.load, str(marker) + ".pt", None, None, False),
+    }
+
+
+@pytest.mark.parametrize("name", list(_abuses("m")))
+def test_each_kind_of_widening_is_refused_before_it_runs(tmp_path, name):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "abuse.pth"
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": {"x": _abuses(marker)[name]}}, path)
+    # Protocol 2 writes some names in their Python 2 spelling (__builtin__.getattr), so match the attribute only.
+    attribute = name.split(".")[-1]
+    with pytest.raises(UnsafeCheckpointError, match=rf"abuse\.pth refers to code outside the allow-list .*{attribute}"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+# ----------------------------------------------------------------------------------------------- module. prefix
+def _saved(tmp_path, keys):
+    path = tmp_path / "prefix.pth"
+    torch.save({"state_dict": {k: torch.full((1,), float(i)) for i, k in enumerate(keys)}}, path)
+    return load_checkpoint(path)[0]
+
+
+@pytest.mark.parametrize("keys, expected", [
+    (["module.a", "module.b.c"], ["a", "b.c"]),                     # every key wrapped: strip once
+    (["module.module.a"], ["module.a"]),                            # only one level of wrapping
+    (["module.a", "b"], ["module.a", "b"]),                         # not every key: a real submodule named module
+    (["modules.a", "module_b"], ["modules.a", "module_b"]),         # the prefix includes the dot
+    (["b", "module.a"], ["b", "module.a"]),
+])
+def test_module_prefix_is_stripped_only_when_every_key_has_it(tmp_path, keys, expected):
+    state_dict = _saved(tmp_path, keys)
+    assert list(state_dict) == expected
+    assert [float(v) for v in state_dict.values()] == list(map(float, range(len(keys))))  # values follow their keys
+
+
+def test_unsafe_global_list_names_at_most_four(tmp_path):
+    path = tmp_path / "many.pth"
+    import datetime as dt
+    import fractions
+    import decimal
+    import uuid
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": [dt.date(2024, 1, 1), dt.timedelta(1),
+                fractions.Fraction(1, 3), decimal.Decimal("1.5"), uuid.UUID(int=1), dt.time(1)]}, path)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert message.count("datetime.") + message.count("fractions.") + message.count("decimal.") \
+        + message.count("uuid.") == 4
+    assert "(+2 more)" in message
+
+
+def test_offenders_are_named_alone_not_beside_torch_own_globals(tmp_path):
+    # A zipped file refers to torch's tensor rebuilders and OrderedDict too; only the one foreign name is reported.
+    path = tmp_path / "dated.pth"
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": {"time": datetime.date(2024, 8, 1)}}, path)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        load_checkpoint(path)
+    assert str(info.value) == ("dated.pth refers to code outside the allow-list (datetime.date); "
+                               "refused without executing anything")
+
+
+def test_scanner_follows_memoised_module_names():
+    # Protocol 4 pushes "posix" once, memoises it and fetches it back for the second function of the same module.
+    data = pickle.dumps([os.system, os.getcwd, os.path.join, os.getpid], protocol=4)
+    assert b"\x94" in data and b"h" in data  # MEMOIZE and BINGET are really in the stream
+    module = os.system.__module__
+    assert globals_in_pickle(data) == {f"{module}.system", f"{module}.getcwd", f"{module}.getpid",
+                                       f"{os.path.join.__module__}.join"}
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
+def test_scanner_sees_every_protocol(protocol):
+    data = pickle.dumps({"a": datetime.date, "b": [datetime.timedelta, OrderedDict]}, protocol=protocol)
+    assert globals_in_pickle(data) == {"datetime.date", "datetime.timedelta", "collections.OrderedDict"}
+
+
+def test_scanner_reads_pickles_back_to_back():
+    # Legacy torch files are several pickles in a row; a global in the second one must be seen.
+    data = pickle.dumps(1, protocol=2) + pickle.dumps(datetime.date, protocol=2)
+    assert globals_in_pickle(data) == {"datetime.date"}
+
+
+def test_broken_zip_is_reported_in_one_line(tmp_path):
+    path = tmp_path / "broken.pth"
+    path.write_bytes(b"PK\x03\x04" + bytes(200))
+    with pytest.raises(CheckpointError, match=r"^broken\.pth is truncated or corrupt \(.+\)$") as info:
+        load_checkpoint(path)
+    assert "\n" not in str(info.value)
