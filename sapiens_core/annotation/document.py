@@ -54,6 +54,9 @@ class Annotation:
     normal: np.ndarray | None = None         # (H, W, 3) float32 unit vectors; NaN = background
     models: dict[str, dict] = field(default_factory=dict)  # task -> model card / provenance (JSON values)
     revision: int = 0                        # bumped on every save and edit
+    reviewed: bool = False                   # a person checked every label of this image
+    # Where the layers live on disk after save/load (layer name -> path); not part of the document's value.
+    side_files: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # Accept what callers naturally have (a Path, numpy ints from an array shape); validate() checks the rest.
@@ -93,6 +96,8 @@ class Annotation:
             raise ValueError("models must map task names to dicts")
         if isinstance(self.revision, bool) or not isinstance(self.revision, int) or self.revision < 0:
             raise ValueError(f"revision must be a non-negative integer, not {self.revision!r}")
+        if not isinstance(self.reviewed, bool):
+            raise ValueError(f"reviewed must be true or false, not {self.reviewed!r}")
 
     def _validate_persons(self) -> None:
         counts = set()
@@ -153,6 +158,7 @@ class Annotation:
             for name, side in side_files.items():
                 _LAYERS[name][1](json_path.parent / side, getattr(self, name))
             atomic_write_text(json_path, text)
+            self.side_files = {name: str(json_path.parent / side) for name, side in side_files.items()}
         except BaseException:
             self.revision -= 1
             raise
@@ -167,6 +173,7 @@ class Annotation:
             "keypoint_schema": self.keypoint_schema,
             "class_schema": self.class_schema,
             "revision": self.revision,
+            "reviewed": self.reviewed,
             "persons": [p.to_json() for p in self.persons],
             "layers": side_files,
             "models": self.models,
@@ -175,17 +182,18 @@ class Annotation:
     # ---------------------------------------------------------------------------------------------- load
 
     @classmethod
-    def load(cls, json_path: str | os.PathLike) -> "Annotation":
+    def load(cls, json_path: str | os.PathLike, layers: bool = True) -> "Annotation":
+        """Read a saved document; ``layers=False`` skips the side files (persons only: fast, small)."""
         json_path = Path(json_path)
         try:
-            return cls._load(json_path)
+            return cls._load(json_path, layers)
         except AnnotationFormatError:
             raise
         except ValueError as exc:
             raise AnnotationFormatError(f"{json_path}: {exc}") from None
 
     @classmethod
-    def _load(cls, json_path: Path) -> "Annotation":
+    def _load(cls, json_path: Path, load_layers: bool = True) -> "Annotation":
         data = _read_json(json_path)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"not a Sapiens Studio annotation (expected \"format\": \"{FORMAT}\")")
@@ -206,13 +214,16 @@ class Annotation:
                 persons.append(Person.from_json(item, kpt_count))
             except ValueError as exc:
                 raise ValueError(f"persons[{i}]: {exc}") from None
-        arrays = {}
+        arrays, side_paths = {}, {}
         for name, side in _field(data, "layers", dict).items():
             if name not in _LAYERS:
                 raise ValueError(f"unknown layer {name!r} (known: {', '.join(_LAYERS)})")
             if not isinstance(side, str) or not side:
                 raise ValueError(f"layer {name!r} must name a side file, not {side!r}")
             side_path = json_path.parent / side
+            side_paths[name] = str(side_path)
+            if not load_layers:
+                continue
             try:
                 arrays[name] = _LAYERS[name][2](side_path)
             except FileNotFoundError:
@@ -222,8 +233,9 @@ class Annotation:
         doc = cls(image_path=_resolve_from_folder(stored_path, json_path.parent), image_size=size,
                   keypoint_schema=keypoint_schema, class_schema=_field(data, "class_schema", str, optional=True),
                   persons=persons, models=_field(data, "models", dict), revision=_field(data, "revision", int),
-                  **arrays)
+                  reviewed=_field(data, "reviewed", bool, optional=True) or False, **arrays)
         doc.validate()
+        doc.side_files = side_paths
         return doc
 
     # ---------------------------------------------------------------------------------------------- compare
@@ -234,7 +246,7 @@ class Annotation:
         return (self.image_path == other.image_path and tuple(self.image_size) == tuple(other.image_size)
                 and self.keypoint_schema == other.keypoint_schema and self.class_schema == other.class_schema
                 and self.persons == other.persons and self.models == other.models
-                and self.revision == other.revision
+                and self.revision == other.revision and self.reviewed == other.reviewed
                 and all(same_array(getattr(self, n), getattr(other, n)) for n in _LAYERS))
 
     __hash__ = None  # mutable
