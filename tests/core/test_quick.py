@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -119,12 +118,23 @@ def test_midpoint_numbering_follows_the_spec_eyelid_listing(raw, schema):
             pytest.fail(f"no {side} upper lash line starting at the outer end")
 
 
-def test_loader_summary(schema):
+def _mapped_names(raw, schema) -> set[str]:
+    """Targets of point and polyline rules (mirrors expanded), read from the JSON without the loader."""
+    return {t for r, _, _, targets in _expanded(raw, schema) if r["kind"] != "unlabeled" for t in targets if t}
+
+
+def test_loader_summary(raw, schema):
     m = load_mapping()
     assert m.schema is schema
-    cov = m.coverage()
-    assert cov == {"body": (17, 24), "feet": (4, 6), "hands": (40, 40), "face": (113, 238)}
-    assert int(m.mapped_mask().sum()) == 174 == 308 - len(m.unlabeled)
+    mapped = _mapped_names(raw, schema)
+    groups = dict(zip(schema.names, schema.display_groups))
+    expected = {g: (sum(groups[n] == g for n in mapped), list(schema.display_groups).count(g))
+                for g in ("body", "feet", "hands", "face")}
+    assert m.coverage() == expected
+    assert {schema.names[i] for i in np.flatnonzero(m.mapped_mask())} == mapped
+    unlabeled = {t for r in raw["rules"] if r["kind"] == "unlabeled" for t in r["targets"]}
+    assert {schema.names[i] for i in m.unlabeled} == unlabeled == set(schema.names) - mapped
+    assert expected["hands"] == (40, 40)  # every finger joint has a MediaPipe hand landmark
     # nothing synthesised for the points the issue names as having no counterpart
     for name in ("neck", "left_acromion", "right_olecranon", "left_small_toe", "l_point_1_of_inner_helix",
                  "r_midpoint_1_of_upper_crease_line", "l_border_of_pupil_3", "tip_of_nose_bridge"):
@@ -149,7 +159,7 @@ def _synthetic(seed=0):
     return {k: rng.uniform(10, 90, size=(n, 2)) for k, n in SET_SIZES.items()}
 
 
-def test_apply_with_synthetic_landmarks(schema):
+def test_apply_with_synthetic_landmarks(raw, schema):
     m = load_mapping()
     lms = _synthetic()
     vis = np.linspace(0.1, 1.0, 33)
@@ -168,7 +178,8 @@ def test_apply_with_synthetic_landmarks(schema):
     np.testing.assert_allclose(kp[i("l_outer_end_of_lower_lash_line")], lms["face"][263], rtol=1e-6)
     assert sc[i("left_shoulder")] == pytest.approx(vis[11])
     assert sc[i("right_thumb4")] == pytest.approx(0.9)
-    assert lab.sum() == 174 and np.all(sc[~lab] == 0) and np.all(kp[~lab] == 0)
+    assert {schema.names[j] for j in np.flatnonzero(lab)} == _mapped_names(raw, schema)  # all sets given, all inside
+    assert np.all(sc[~lab] == 0) and np.all(kp[~lab] == 0)
 
     # hands missing: wrists fall back to the pose; fingers are unlabeled
     del lms["left_hand"], lms["right_hand"]
@@ -183,6 +194,59 @@ def test_apply_with_synthetic_landmarks(schema):
         m.apply(lms, {}, image_size=(100, 100))
     with pytest.raises(ValueError, match="shape"):
         m.apply({"pose": np.zeros((17, 2))}, {"pose": np.zeros(17)})
+
+
+@pytest.mark.parametrize("x, y, inside", [
+    (-0.5, -0.5, True), (99.5, 79.5, True),        # the outer edges of the corner pixels (centres at integers)
+    (-0.5001, 10, False), (10, -0.5001, False), (99.5001, 10, False), (10, 79.5001, False),
+    (np.nan, 10, False),
+])
+def test_image_bounds_are_the_outer_pixel_edges(schema, x, y, inside):
+    # A 100 x 80 image covers x in [-0.5, 99.5] and y in [-0.5, 79.5] when pixel centres sit on integers.
+    m = load_mapping()
+    lms = _synthetic()
+    lms["pose"][11] = [x, y]
+    kp, sc, lab = m.apply(lms, {"pose": np.full(33, 0.7)}, image_size=(100, 80))
+    j = schema.index("left_shoulder")
+    assert lab[j] == inside
+    if inside:
+        np.testing.assert_allclose(kp[j], [x, y], rtol=1e-6)
+        assert sc[j] == pytest.approx(0.7)
+    else:
+        assert tuple(kp[j]) == (0, 0) and sc[j] == 0
+
+
+def test_scores_of_weighted_and_resampled_points_are_their_weakest_landmark(tmp_path, raw, schema):
+    # With per-landmark scores, a point mixed from several landmarks is only as sure as the least sure of them,
+    # and every sample of a contour as its least sure node. A small table of our own: the neck as the midpoint of
+    # the shoulders (pose 11, 12), a 3-sample polyline along pose 23 -> 25 -> 27 (left hip, knee, ankle).
+    table = {k: raw[k] for k in ("format", "version", "target_schema", "landmark_sets", "scores")}
+    line = ["left_hip", "left_knee", "left_ankle"]
+    table["rules"] = [
+        {"kind": "point", "target": "neck", "from": [["pose", [[11, 0.5], [12, 0.5]]]]},
+        {"kind": "polyline", "set": "pose", "nodes": [23, 25, 27], "targets": line},
+        {"kind": "unlabeled", "reason": "not in this test",
+         "targets": [n for n in schema.names if n not in {"neck", *line}]},
+    ]
+    path = tmp_path / "small.json"
+    path.write_text(json.dumps(table))
+    m = load_mapping(path)
+    pose = np.zeros((33, 2))
+    pose[11], pose[12] = [10.0, 20.0], [30.0, 24.0]
+    pose[23], pose[25], pose[27] = [0.0, 0.0], [0.0, 30.0], [40.0, 30.0]   # an L of lengths 30 and 40
+    vis = np.full(33, 0.9)
+    vis[12], vis[25] = 0.4, 0.55
+    kp, sc, lab = m.apply({"pose": pose}, {"pose": vis})
+    i = schema.index
+    np.testing.assert_allclose(kp[i("neck")], [20.0, 22.0])
+    assert sc[i("neck")] == pytest.approx(0.4)
+    # 3 samples evenly by arc length over 70 px: at 0, 35 (5 px past the corner) and 70
+    np.testing.assert_allclose(kp[[i(n) for n in line]], [[0, 0], [5, 30], [40, 30]], atol=1e-5)
+    np.testing.assert_allclose(sc[[i(n) for n in line]], 0.55)
+    assert lab.sum() == 4
+    # scores outside [0, 1] are clipped
+    assert m.apply({"pose": pose}, {"pose": np.full(33, 7.0)})[1][i("neck")] == 1.0
+    assert m.apply({"pose": pose}, {"pose": np.full(33, -1.0)})[1][i("neck")] == 0.0
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -260,7 +324,11 @@ def quick():
     model.close()
 
 
-def test_real_run_shapes_and_unlabeled(quick, schema):
+def _mapped_face_count(raw, schema) -> int:
+    return sum(schema.display_groups[schema.index(n)] == "face" for n in _mapped_names(raw, schema))
+
+
+def test_real_run_shapes_and_unlabeled(quick, raw, schema):
     model, image, r, _ = quick
     assert model.name == "quick" and "mediapipe" in model.provider
     assert r is not None and {"pose", "face"} <= set(r.found)
@@ -275,7 +343,7 @@ def test_real_run_shapes_and_unlabeled(quick, schema):
     assert not np.any(r.labeled & ~mapping.mapped_mask())  # never a point the table does not map
     # the whole face is found; the legs are off-frame (upper-body photo) and therefore unlabeled
     face = np.asarray(schema.display_groups) == "face"
-    assert r.labeled[face].sum() == 113
+    assert r.labeled[face].sum() == _mapped_face_count(raw, schema)
     for name in ("left_knee", "right_ankle", "left_heel", "right_big_toe"):
         assert not r.labeled[schema.index(name)], name
 
@@ -333,7 +401,7 @@ def test_real_run_person_mask(quick):
     assert 0.25 < m.mean() < 0.65
 
 
-def test_real_run_is_consistent_with_the_flip_table(quick, schema):
+def test_real_run_is_consistent_with_the_flip_table(quick, raw, schema):
     """The mirrored photo shows a (mirrored) person facing the camera: its prediction, flipped back through the
     Goliath flip table, must land on the original one - this checks the mirrored contours and MediaPipe's sides."""
     _, image, a, b = quick
@@ -343,7 +411,7 @@ def test_real_run_is_consistent_with_the_flip_table(quick, schema):
     back[:, 0] = w - 1 - back[:, 0]
     both = a.labeled & b.labeled[fi]
     face = both & (np.asarray(schema.display_groups) == "face")
-    assert face.sum() == 113
+    assert face.sum() == _mapped_face_count(raw, schema)
     err = np.linalg.norm(a.keypoints - back, axis=1)
     assert err[face].mean() < 2.0 and err[face].max() < 4.0
     # a wrong flip partner would cost several pixels: swapping the eye ends moves them by the eye width
@@ -353,11 +421,8 @@ def test_real_run_is_consistent_with_the_flip_table(quick, schema):
     assert err[head].max() < 5.0
 
 
-def test_real_run_speed_and_misc(quick):
+def test_real_run_misc(quick):  # its speed is measured in bench/, not asserted on a shared CI machine
     model, image, _, _ = quick
-    t0 = time.perf_counter()
-    model.predict(image)
-    assert time.perf_counter() - t0 < 5.0  # generous; ~0.1 s on two cores
     blank = np.full((256, 256, 3), 127, np.uint8)
     assert model.predict(blank) is None
     with pytest.raises(ValueError):
