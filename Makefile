@@ -9,7 +9,7 @@ APT_PACKAGES := xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-re
 # Run headless under a virtual X server when there is no display (CI, servers).
 XRUN := $(if $(DISPLAY),,$(if $(shell command -v xvfb-run),xvfb-run -a -s "-screen 0 1920x1080x24",))
 
-.PHONY: setup system-packages run test test-core lint bench bundle clean
+.PHONY: setup system-packages run test test-core lint bench mutate bundle clean
 
 setup: $(STAMP)
 
@@ -22,11 +22,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	# The quick CPU backend: mediapipe 0.10.14 is the last wheel that carries its models. Its declared
 	# dependencies (jax, opencv-contrib, protobuf<5 pins) would break the stack, so install it bare plus
-	# the few packages it really imports. Wheels exist for CPython 3.8-3.12 only; elsewhere the app says how.
-	$(PY) -c 'import sys; sys.exit(sys.version_info >= (3, 13))' \
-	  && $(PY) -m pip install --quiet --no-deps "mediapipe==0.10.14" \
-	  && $(PY) -m pip install --quiet absl-py attrs flatbuffers "protobuf==4.25.9" matplotlib \
-	  || echo "note: mediapipe (quick backend) not installed on this Python; everything else works"
+	# the few packages it really imports. Wheels exist for CPython 3.8-3.12 only: there a failed install stops
+	# setup (the tests would fail too, see tests/conftest.py); on 3.13+ the app says how and everything else works.
+	if $(PY) -c 'import sys; sys.exit(sys.version_info >= (3, 13))'; then \
+	  $(PY) -m pip install --quiet --no-deps "mediapipe==0.10.14" \
+	  && $(PY) -m pip install --quiet absl-py attrs flatbuffers "protobuf==4.25.9" matplotlib; \
+	else echo "note: mediapipe (quick backend) has no wheel for this Python; everything else works"; fi
 	touch $(STAMP)
 
 system-packages:
@@ -47,6 +48,12 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench
+
+# Mutation testing (slow: minutes per module; not part of CI). MODULES= limits it, e.g.
+# make mutate MODULES=sapiens_core/tasks/heatmap.py MUTATE_TIMEOUT=900; see tools/mutate.py.
+MUTATE_TIMEOUT ?= 1800
+mutate: setup
+	$(PY) tools/mutate.py --timeout $(MUTATE_TIMEOUT) $(MODULES)
 
 # One-folder app bundle in dist/sapiens-studio/ (start it with dist/sapiens-studio/sapiens-studio).
 bundle: setup

@@ -1,0 +1,147 @@
+"""Mutation testing, one module at a time, each with the tests that matter for it (``make mutate``).
+
+mutmut (3.x) reads one ``[tool.mutmut]`` table and, before mutating anything, runs the selected tests once to learn
+which test reaches which function. Over the whole suite (GUI tests, tiny models) that first pass alone takes longer
+than the mutants of a small module, so every module below gets its own scratch copy of the tree under
+``build/mutate/<module>/`` with a table that mutates only that file and selects only its tests. Results stay in
+that folder (``mutmut results`` / ``mutmut show NAME`` work there), a summary is printed per module.
+
+    python tools/mutate.py                                   # every module in MODULES
+    python tools/mutate.py sapiens_core/tasks/heatmap.py     # one module
+    python tools/mutate.py --timeout 900 --max-children 2 ...
+
+Why mutmut 3 and not cosmic-ray: it installs beside the pinned stack with no conflicts, needs no session database
+or config file per run, and its fork-per-mutant runner keeps torch and numpy imported once per module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRATCH = ROOT / "build" / "mutate"
+
+# Modules where a wrong sign or boundary changes users' results or safety -> the test files that pin them.
+MODULES: dict[str, list[str]] = {
+    "sapiens_core/tasks/heatmap.py": ["tests/core/test_heatmap_decode.py"],
+    "sapiens_core/tasks/crop.py": ["tests/core/test_crop.py"],
+    "sapiens_core/tasks/pose.py": ["tests/core/test_pose_flip.py"],
+    "sapiens_core/tasks/dense.py": ["tests/core/test_dense.py"],
+    "sapiens_core/tasks/preprocess.py": ["tests/core/test_crop.py", "tests/core/test_dense.py"],
+    "sapiens_core/io/checkpoints.py": ["tests/core/test_checkpoints.py"],
+    "sapiens_core/quick/mapping.py": ["tests/core/test_quick.py"],
+    "sapiens_core/annotation/person.py": ["tests/core/test_annotation.py"],
+    "sapiens_core/annotation/layers.py": ["tests/core/test_annotation.py"],
+    "sapiens_core/annotation/document.py": ["tests/core/test_annotation.py"],
+    "sapiens_core/export/coco.py": ["tests/core/test_export_coco.py"],
+    "sapiens_core/export/masks.py": ["tests/core/test_export_masks.py"],
+    "app/canvas/scene.py": ["tests/app/test_canvas_rules.py"],
+}
+
+# Copied into each scratch tree: the packages the tests import and the data they read.
+COPY = ["sapiens_core", "app", "tests", "resources", "main.py"]
+
+
+def _table(module: str, tests: list[str]) -> str:
+    package = module.split("/")[0]
+    quoted = ", ".join(f'"{t}"' for t in tests)
+    return (
+        "[tool.mutmut]\n"
+        f'source_paths = ["{package}"]\n'
+        f'only_mutate = ["{module}"]\n'
+        f"pytest_add_cli_args_test_selection = [{quoted}]\n"
+        'pytest_add_cli_args = ["-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly"]\n'
+        # torch and Qt are not fork-safe after a test run in the parent; a bare fork server is.
+        'process_isolation = "forkserver"\n'
+        "timeout_multiplier = 5.0\n"
+        "use_git_change_detection = false\n"
+        "\n[tool.pytest.ini_options]\n"
+        'testpaths = ["tests"]\n'
+        'markers = ["slow: takes minutes"]\n'
+        'filterwarnings = ["ignore::DeprecationWarning:torch.*"]\n'
+    )
+
+
+def _prepare(module: str, tests: list[str]) -> Path:
+    work = SCRATCH / module.replace("/", "_").removesuffix(".py")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in COPY:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, work / name)
+    (work / "pyproject.toml").write_text(_table(module, tests))
+    return work
+
+
+def _summary(work: Path) -> tuple[dict[str, int], list[str]]:
+    """Counts per status and the surviving mutant names, from ``mutmut results --all true``."""
+    out = subprocess.run([str(Path(sys.executable).parent / "mutmut"), "results", "--all", "true"], cwd=work,
+                         capture_output=True, text=True).stdout
+    counts: dict[str, int] = {}
+    survivors = []
+    for line in out.splitlines():
+        match = re.match(r"\s*(\S+): (.+)$", line)
+        if not match:
+            continue
+        name, status = match.groups()
+        counts[status] = counts.get(status, 0) + 1
+        if status == "survived":
+            survivors.append(name)
+    return counts, survivors
+
+
+def run(module: str, tests: list[str], timeout: float, max_children: int) -> int:
+    work = _prepare(module, tests)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONDONTWRITEBYTECODE="1")
+    started = time.monotonic()
+    print(f"== {module} ({', '.join(tests)})", flush=True)
+    # Its own process group, so a timeout also ends mutmut's fork server and the mutant being tested.
+    process = subprocess.Popen([str(Path(sys.executable).parent / "mutmut"), "run", "--max-children",
+                                str(max_children)], cwd=work, env=env, stdout=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        process.wait(timeout=timeout)
+        note = ""
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        note = f" (stopped after {timeout:.0f} s: unchecked mutants remain)"
+    counts, survivors = _summary(work)
+    total = sum(counts.values())
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    print(f"   {killed}/{total} killed in {time.monotonic() - started:.0f} s{note}; " +
+          ", ".join(f"{status} {n}" for status, n in sorted(counts.items())))
+    for name in survivors:
+        print(f"   survived: {name}")
+    print(f"   details: cd {work.relative_to(ROOT)} && mutmut show NAME", flush=True)
+    return len(survivors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="paths from MODULES (default: all)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per module (default 1800)")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args(argv)
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"not in MODULES: {', '.join(unknown)}")
+    for module in args.modules or MODULES:
+        run(module, MODULES[module], args.timeout, args.max_children)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
