@@ -19,4 +19,4 @@ __all__ = ["Format", "register_format", "get_format", "format_names",
            "write_part_map", "write_part_map_color", "write_depth", "write_normal"]
 
 # The format modules register themselves on import (one line each, keep sorted).
-
+from . import labelme  # noqa: E402,F401
