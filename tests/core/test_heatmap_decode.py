@@ -212,3 +212,39 @@ def test_mmpose_float32_arithmetic_agrees_on_real_peaks():
     fast, _ = decode_heatmaps(hm)
     mmpose, _ = decode_heatmaps_reference(hm, precision="float32")
     assert np.abs(fast - mmpose).max() < 1e-3  # measured <= 3e-5 px: float32 vs float64 rounding
+
+
+# ----------------------------------------------------------------------------------------------- the clip to [1e-3, 50]
+@pytest.mark.parametrize("amplitude", [1e-4, 500.0], ids=["below-the-floor", "saturated"])
+def test_clipped_log_map_gives_the_argmax_pixel(amplitude):
+    # mmpose clips the blurred map to [1e-3, 50] before the log (spec §2.1). A peak entirely below 1e-3, or one
+    # whose argmax and 8 neighbours all exceed 50, leaves a flat log-map there: no sub-pixel step, the integer
+    # argmax (20, 31) is the answer. Without the clip the same peak would refine to (20.3, 30.7).
+    hm = udp_gaussian_heatmaps([(20.3, 30.7)], size=(48, 64), sigma=2.0, amplitude=amplitude)[None]
+    for decode in (decode_heatmaps, decode_heatmaps_reference):
+        coords, scores = decode(hm)
+        np.testing.assert_array_equal(coords[0, 0], [20.0, 31.0])
+        assert scores[0, 0] == pytest.approx(hm.max())
+    unclipped = udp_gaussian_heatmaps([(20.3, 30.7)], size=(48, 64), sigma=2.0, amplitude=1.0)[None]
+    np.testing.assert_allclose(decode_heatmaps(unclipped)[0][0, 0], [20.3, 30.7], atol=1e-3)
+
+
+def test_float32_precision_is_mmpose_arithmetic():
+    # The float32 reference exists to reproduce mmpose's own numbers, rounding noise included: on the constant
+    # 9x2 map its gradient noise over eps sends x to about -2.2e7 (heatmap.py), where float64 stays put.
+    hm = np.full((1, 1, 9, 2), 0.88142586, np.float32)
+    assert H.blurred_log_map(hm[0, 0], np.float32).dtype == np.float32
+    x32 = decode_heatmaps_reference(hm, precision="float32")[0][0, 0, 0]
+    assert abs(x32) > 1e6
+    assert decode_heatmaps_reference(hm)[0][0, 0, 0] == pytest.approx(0.0, abs=1e-5)
+    with pytest.raises(ValueError, match="precision"):
+        decode_heatmaps_reference(hm, precision="float16")
+
+
+def test_keypoints_to_image_is_float64_even_from_float32_heatmap_pixels():
+    # A 12 MP image needs more than float32's 24 bits for sub-pixel positions after the affine: keep float64.
+    kp = np.array([[191.0 / 3, 255.0 / 7]], np.float32)
+    out = keypoints_to_image(kp, np.array([3001.25, 2000.5], np.float32), np.array([3000.0, 4000.0], np.float32))
+    assert out.dtype == np.float64
+    expected = kp.astype(np.float64) / [HM_W - 1, HM_H - 1] * [3000.0, 4000.0] + [3001.25, 2000.5] - [1500, 2000]
+    np.testing.assert_allclose(out[0], expected[0], rtol=0, atol=1e-9)
