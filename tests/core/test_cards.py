@@ -1,5 +1,7 @@
 """Model cards: official names, repositories, shapes; discovery of installed files; remote file choice."""
 
+import hashlib
+
 import pytest
 
 from sapiens_core.cards import CARDS, card_for_filename, cards, find_card
@@ -8,12 +10,23 @@ from sapiens_core.errors import CheckpointError, SapiensError
 from sapiens_core.models_dir import MODELS_DIR_ENV, default_models_dir, discover, installed_for
 
 
-def test_every_card_has_a_unique_id_and_a_consistent_shape():
+# Written out from the spec, not from cards.py: output (C, H, W) per task and keypoint set for a 1024x768 input
+# (pose heatmaps at 1/4, seg and normal after three stride-2 deconvs at 1/2, depth at full size), and the
+# patch-embedding padding (spec §0.1: pose and normal pad by 2, seg and depth by 0).
+SPEC_OUTPUT = {("pose", "goliath_308"): (308, 256, 192), ("pose", "coco_wholebody_133"): (133, 256, 192),
+               ("pose", "coco_17"): (17, 256, 192), ("seg", None): (28, 512, 384),
+               ("depth", None): (1, 1024, 768), ("normal", None): (3, 512, 384)}
+SPEC_PADDING = {"pose": 2, "normal": 2, "seg": 0, "depth": 0}
+
+
+def test_every_card_has_a_unique_id_and_the_spec_shape():
     ids = [c.id for c in CARDS]
     assert len(ids) == len(set(ids))
     for c in CARDS:
-        assert c.output_shape[0] == c.output_channels
-        assert c.patch_padding == (2 if c.task in ("pose", "normal") else 0)
+        assert c.output_shape == SPEC_OUTPUT[(c.task, c.keypoint_schema_name)], c.id
+        assert c.output_channels == SPEC_OUTPUT[(c.task, c.keypoint_schema_name)][0], c.id
+        assert c.patch_padding == SPEC_PADDING[c.task], c.id
+    assert {c.task for c in CARDS} == set(SPEC_PADDING)
 
 
 def test_official_names_and_repositories():
@@ -62,8 +75,7 @@ def test_verify_detects_a_changed_file(tmp_path):
     f = tmp_path / "m.pt2"
     f.write_bytes(b"weights" * 100)
     assert "no recorded digest" in verify_file(f)
-    from sapiens_core.hub import sha256_of
-    (tmp_path / "m.pt2.sha256").write_text(sha256_of(f) + "\n")
+    (tmp_path / "m.pt2.sha256").write_text(hashlib.sha256(b"weights" * 100).hexdigest() + "\n")
     assert "matches" in verify_file(f)
     f.write_bytes(b"weights" * 99)
     with pytest.raises(CheckpointError, match="differs"):
