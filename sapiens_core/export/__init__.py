@@ -20,3 +20,4 @@ __all__ = ["Format", "register_format", "get_format", "format_names",
 
 # The format modules register themselves on import (one line each, keep sorted).
 from . import labelme  # noqa: E402,F401
+from . import masks  # noqa: E402,F401
