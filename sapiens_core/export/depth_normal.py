@@ -1,0 +1,133 @@
+"""Depth and surface normals as arrays plus previews: the ``depth-normal`` folder format.
+
+Per image ``STEM`` (the side-file names of the annotation document and of ``predict``):
+
+* ``STEM_depth.npy``: float32 (H, W) relative depth, larger = farther, NaN = background. Read back exactly.
+* ``STEM_depth.png``: 16-bit greyscale preview, normalised over the foreground as the official demo
+  displays depth: nearest = 65535 (bright), farthest = 1, background = 0 (kept apart from the farthest
+  point, which the demo also shows apart: grey).
+* ``STEM_normal.npy``: float32 (H, W, 3) unit normals (x, y, z), NaN = background. Read back exactly.
+* ``STEM_normal.png``: 8-bit RGB preview, R, G, B = uint8((n + 1) / 2 * 255) of x, y, z as the official
+  demo computes it (truncating), background black (the demo's n = -1).
+
+The foreground of a preview is where the array is finite and, when the document has a person mask, inside
+it. Import reads the two ``.npy`` kinds and matches ``STEM`` to the image of that stem under
+``ImportOptions.images_dir`` (default: the source folder); previews are derived data and not read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from ..annotation import layers
+from ..errors import ImageReadError
+from ..io.atomic import atomic_write_bytes
+from ..io.images import read_image_size
+from ._files import ImageIndex, check_shape, walk_files
+from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem
+from .masks import write_depth, write_normal
+from .registry import Format, register_format
+
+__all__ = ["write_depth_normal", "read_depth_normal", "depth_preview", "normal_preview"]
+
+_ARRAYS = {"depth": "_depth.npy", "normal": "_normal.npy"}
+_PREVIEWS = ("_depth.png", "_normal.png")
+
+
+def depth_preview(depth: np.ndarray, foreground: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) uint16: near = bright over the foreground, 0 outside it."""
+    inside = np.isfinite(depth)
+    if foreground is not None:
+        inside &= foreground
+    out = np.zeros(depth.shape, np.uint16)
+    if inside.any():
+        values = depth[inside].astype(np.float64)
+        near, far = values.min(), values.max()
+        closeness = (far - values) / (far - near) if far > near else np.ones_like(values)
+        out[inside] = 1 + np.rint(closeness * 65534).astype(np.uint16)
+    return out
+
+
+def normal_preview(normal: np.ndarray, foreground: np.ndarray | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 RGB as the official demo colours normals; background and non-finite pixels black."""
+    n = np.clip(np.nan_to_num(normal, nan=-1.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+    if foreground is not None:
+        n[~foreground] = -1.0
+    return ((n + 1) / 2 * 255).astype(np.uint8)
+
+
+def write_depth_normal(out: Path, items: Iterable[ExportItem], options: ExportOptions) -> ExportReport:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = ExportReport()
+    for item in items:
+        doc = item.doc
+        if doc.depth is None and doc.normal is None:
+            continue
+        if doc.depth is not None:
+            write_depth(out / f"{item.stem}_depth.npy", doc.depth)
+            _write_png(out / f"{item.stem}_depth.png", depth_preview(doc.depth, doc.foreground))
+            report.written += [out / f"{item.stem}_depth.npy", out / f"{item.stem}_depth.png"]
+        if doc.normal is not None:
+            write_normal(out / f"{item.stem}_normal.npy", doc.normal)
+            rgb = normal_preview(doc.normal, doc.foreground)
+            _write_png(out / f"{item.stem}_normal.png", np.ascontiguousarray(rgb[:, :, ::-1]))  # OpenCV takes BGR
+            report.written += [out / f"{item.stem}_normal.npy", out / f"{item.stem}_normal.png"]
+        report.images += 1
+    return report
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError(f"{path.name}: PNG encoding failed")
+    atomic_write_bytes(path, data.tobytes())
+
+
+def read_depth_normal(src: Path, options: ImportOptions) -> Iterator[ImportedImage | ImportProblem]:
+    src = Path(src)
+    by_stem: dict[str, dict[str, list[Path]]] = {}
+    for path in walk_files(src, tuple(_ARRAYS.values())):
+        for layer, suffix in _ARRAYS.items():
+            if path.name.endswith(suffix):
+                by_stem.setdefault(path.name[: -len(suffix)], {}).setdefault(layer, []).append(path)
+    images = ImageIndex(options.images_dir or (src if src.is_dir() else src.parent), skip=_PREVIEWS)
+    for stem in sorted(by_stem):
+        files = by_stem[stem]
+        source = str(next(iter(files.values()))[0])
+        try:
+            yield _read_stem(stem, files, images, source)
+        except ValueError as exc:
+            yield ImportProblem(source, str(exc))
+
+
+def _read_stem(stem: str, files: dict[str, list[Path]], images: ImageIndex, source: str) -> ImportedImage:
+    for layer, paths in files.items():
+        if len(paths) > 1:
+            raise ValueError(f"{len(paths)} files give the {layer} of {stem!r}: {paths[0]}, {paths[1]}")
+    image_path = images.find(stem)
+    try:
+        size = read_image_size(image_path)
+    except ImageReadError as exc:
+        raise ValueError(str(exc)) from None
+    arrays = {}
+    for layer, (path,) in files.items():
+        # read_float_npy refuses pickles and anything but float32 of the layer's shape, naming the file.
+        arrays[layer] = layers.read_float_npy(path, 3 if layer == "normal" else None, layer)
+        try:
+            check_shape(arrays[layer].shape, size, layer)
+        except ValueError as exc:
+            raise ValueError(f"{path.name}: {exc}") from None
+    return ImportedImage(source=source, image_path=image_path, size=size, layers=arrays)
+
+
+register_format(Format(
+    name="depth-normal", title="Depth and normals (.npy with PNG previews)", target="folder", suffix=".npy",
+    write=write_depth_normal, read=read_depth_normal, needs_layers=True,
+    description="Per image STEM_depth.npy (float32 HxW) and STEM_normal.npy (float32 HxWx3), NaN = background, "
+                "with previews STEM_depth.png (16-bit, near = bright over the foreground) and STEM_normal.png "
+                "(8-bit RGB, (n+1)/2*255); import reads the arrays back."))
