@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -44,12 +45,52 @@ def _full_document(tmp_path: Path) -> Annotation:
     )
 
 
+def _assert_same_document(a: Annotation, b: Annotation) -> None:
+    """Field by field, bit for bit, without the document's own __eq__ (the code under test)."""
+    compared = {"image_path", "image_size", "keypoint_schema", "class_schema", "persons", "part_map", "foreground",
+                "depth", "normal", "models", "revision", "reviewed", "side_files"}
+    assert {f.name for f in dataclasses.fields(Annotation)} == compared  # a new field must be compared here too
+    for name in ("image_path", "keypoint_schema", "class_schema", "models", "revision", "reviewed"):
+        assert getattr(a, name) == getattr(b, name), name
+    assert tuple(a.image_size) == tuple(b.image_size)
+    for name in ("part_map", "foreground", "depth", "normal"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), name
+        if x is not None:  # same dtype, shape and bytes: NaN payloads and -0.0 included
+            assert x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes(), name
+    assert len(a.persons) == len(b.persons)
+    for p, q in zip(a.persons, b.persons):
+        assert p.id == q.id and (p.score == q.score or (p.score != p.score and q.score != q.score))
+        for name in ("keypoints", "visibility", "source", "box"):
+            x, y = getattr(p, name), getattr(q, name)
+            assert (x is None) == (y is None) and (x is None or (x.dtype == y.dtype and x.tobytes() == y.tobytes()))
+
+
+def test_document_equality_sees_every_field(tmp_path):
+    # __eq__ is used by the app to tell a changed document; each field must count, NaN must equal NaN.
+    doc = _full_document(tmp_path)
+    assert doc == _full_document(tmp_path)
+    edits = [lambda d: setattr(d, "reviewed", True), lambda d: setattr(d, "revision", 5),
+             lambda d: d.depth.__setitem__((0, 20), 0.5), lambda d: d.normal.__setitem__((1, 20, 2), 0.25),
+             lambda d: d.part_map.__setitem__((2, 2), 27 - d.part_map[2, 2]),
+             lambda d: d.foreground.__setitem__((3, 3), not d.foreground[3, 3]),
+             lambda d: d.persons[1].keypoints.__setitem__((4, 0), 1.0 + d.persons[1].keypoints[4, 0]),
+             lambda d: d.persons[0].visibility.__setitem__(9, 1), lambda d: setattr(d.persons[0], "score", 0.5),
+             lambda d: d.persons[0].box.__setitem__(0, 3.0), lambda d: setattr(d, "class_schema", None),
+             lambda d: d.models["pose"].__setitem__("device", "cpu"), lambda d: d.persons.pop()]
+    for n, edit in enumerate(edits):
+        other = _full_document(tmp_path)
+        edit(other)
+        assert not (other == doc), n
+
+
 def test_round_trip_is_identical(tmp_path):
     doc = _full_document(tmp_path)
     path = doc.save(tmp_path / "photos" / "sapiens_studio" / "img.json")
     assert doc.revision == 1
     loaded = Annotation.load(path)
-    assert loaded == doc
+    loaded.side_files, doc.side_files = {}, {}
+    _assert_same_document(loaded, doc)
     assert loaded.part_map.dtype == np.uint8 and loaded.foreground.dtype == np.bool_
     assert loaded.depth.dtype == np.float32 and loaded.normal.dtype == np.float32
     np.testing.assert_array_equal(np.isnan(loaded.depth), np.isnan(doc.depth))
@@ -60,7 +101,10 @@ def test_round_trip_is_identical(tmp_path):
     assert loaded.persons[1].score == 0.987654321
     # Saving again bumps the revision and still round-trips.
     loaded.save(path)
-    assert Annotation.load(path) == loaded and loaded.revision == 2
+    again = Annotation.load(path)
+    again.side_files, loaded.side_files = {}, {}
+    _assert_same_document(again, loaded)
+    assert loaded.revision == 2
 
 
 def test_files_on_disk(tmp_path):
@@ -99,6 +143,15 @@ def test_empty_document_has_no_side_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
     loaded = Annotation.load(path)
     assert loaded == doc and loaded.persons == [] and loaded.part_map is None
+
+
+@pytest.mark.parametrize("threshold", [0.25, 0.5, 0.75])
+def test_from_prediction_threshold_is_inclusive_at_exactly_the_threshold(threshold):
+    # Scores exactly representable in float32, so "at the threshold" really is equal, not a rounding away.
+    below = np.nextafter(np.float32(threshold), np.float32(0))
+    above = np.nextafter(np.float32(threshold), np.float32(1))
+    p = Person.from_prediction(0, np.zeros((3, 2)), np.array([below, threshold, above], np.float32), threshold=threshold)
+    assert p.visibility.tolist() == [0, 2, 2]
 
 
 def test_from_prediction():
@@ -258,3 +311,12 @@ def test_atomic_write_keeps_permissions(tmp_path):
     fresh = tmp_path / "fresh.json"
     atomic_write_bytes(fresh, b"x")
     assert os.stat(fresh).st_mode & 0o777 != 0o600 or os.name != "posix"  # umask applies, not mkstemp's 0600
+
+
+@pytest.mark.parametrize("value, expected", [(0, False), (1, False), (127, False), (128, True), (200, True),
+                                             (255, True)])
+def test_mask_png_reads_true_from_128(tmp_path, value, expected):
+    # A mask touched up in a paint program has soft edges; 128 (half of 255) and up is inside.
+    from sapiens_core.annotation.layers import read_mask_png
+    Image.fromarray(np.full((2, 3), value, np.uint8), mode="L").save(tmp_path / "m.png")
+    np.testing.assert_array_equal(read_mask_png(tmp_path / "m.png"), np.full((2, 3), expected))
