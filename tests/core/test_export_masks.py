@@ -34,11 +34,20 @@ def test_depth_and_normal(tmp_path):
     depth[0, 0] = np.nan
     write_depth(tmp_path / "d.npy", depth)
     np.testing.assert_array_equal(np.load(tmp_path / "d.npy", allow_pickle=False), depth)
-    normal = np.zeros((3, 4, 3), np.float32)
-    normal[..., 2] = -1
+    # Distinct unit vectors per pixel (a transposed or channel-swapped write would show), NaN background.
+    rng = np.random.default_rng(3)
+    normal = rng.standard_normal((3, 4, 3)).astype(np.float32)
+    normal /= np.linalg.norm(normal, axis=2, keepdims=True)
+    normal[0, 1] = np.nan
     write_normal(tmp_path / "n.npy", normal)
     loaded = np.load(tmp_path / "n.npy", allow_pickle=False)
     assert loaded.dtype == np.float32 and loaded.shape == (3, 4, 3)
+    assert loaded.tobytes() == normal.tobytes()  # every value bit for bit, NaNs where they were
+    assert np.isnan(loaded[0, 1]).all() and not np.isnan(np.delete(loaded.reshape(-1, 3), 1, axis=0)).any()
+    # A non-contiguous view (as a model's output often is) is written in (H, W, 3) order, not memory order.
+    chw = np.ascontiguousarray(normal.transpose(2, 0, 1))
+    write_normal(tmp_path / "v.npy", chw.transpose(1, 2, 0))
+    assert np.load(tmp_path / "v.npy", allow_pickle=False).tobytes() == normal.tobytes()
     with pytest.raises(ValueError, match="float32"):
         write_depth(tmp_path / "d.npy", depth.astype(np.float64))
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
