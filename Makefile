@@ -43,7 +43,15 @@ run: setup
 test: setup
 	QT_QPA_PLATFORM=offscreen $(XRUN) $(PY) -m pytest -q
 
+# The core's tests as on a machine without Qt: every Qt binding is made unimportable (tests/without_qt.py)
+# and pytest-qt, which imports Qt when it loads, is left out.
+test-core: setup
+	SAPIENS_BLOCK_QT=1 $(PY) -m pytest -q -p no:pytest-qt tests/core
+
+# Lint and format check (ruff, configured in pyproject.toml), then the layering contracts (import-linter).
 lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 bench: setup
