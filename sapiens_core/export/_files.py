@@ -17,8 +17,21 @@ import numpy as np
 from ..errors import AnnotationFormatError, ImageReadError
 from ..io.images import find_images
 
-__all__ = ["read_json", "npy_header", "load_npy", "walk_files", "ImageIndex", "check_points", "check_shape",
+__all__ = ["FileProblem", "source_of", "read_json", "npy_header", "load_npy", "walk_files", "ImageIndex", "check_points", "check_shape",
            "natural_key"]
+
+
+class FileProblem(ValueError):
+    """A ValueError about one file of an image's set, so the problem names that file as its source."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        # Some layer readers name the file themselves; never name it twice.
+        super().__init__(message if message.startswith(path.name) else f"{path.name}: {message}")
+        self.path = path
+
+
+def source_of(exc: ValueError, default: Path) -> str:
+    return str(exc.path if isinstance(exc, FileProblem) else default)
 
 
 def read_json(path: Path) -> object:

@@ -27,7 +27,7 @@ from ..annotation import layers
 from ..errors import ImageReadError
 from ..io.atomic import atomic_write_bytes
 from ..io.images import read_image_size
-from ._files import ImageIndex, check_shape, walk_files
+from ._files import FileProblem, ImageIndex, check_shape, source_of, walk_files
 from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem
 from .masks import write_depth, write_normal
 from .registry import Format, register_format
@@ -98,11 +98,11 @@ def read_depth_normal(src: Path, options: ImportOptions) -> Iterator[ImportedIma
     images = ImageIndex(options.images_dir or (src if src.is_dir() else src.parent), skip=_PREVIEWS)
     for stem in sorted(by_stem):
         files = by_stem[stem]
-        source = str(next(iter(files.values()))[0])
+        first = next(iter(files.values()))[0]
         try:
-            yield _read_stem(stem, files, images, source)
+            yield _read_stem(stem, files, images, str(first))
         except ValueError as exc:
-            yield ImportProblem(source, str(exc))
+            yield ImportProblem(source_of(exc, first), str(exc))
 
 
 def _read_stem(stem: str, files: dict[str, list[Path]], images: ImageIndex, source: str) -> ImportedImage:
@@ -117,11 +117,11 @@ def _read_stem(stem: str, files: dict[str, list[Path]], images: ImageIndex, sour
     arrays = {}
     for layer, (path,) in files.items():
         # read_float_npy refuses pickles and anything but float32 of the layer's shape, naming the file.
-        arrays[layer] = layers.read_float_npy(path, 3 if layer == "normal" else None, layer)
         try:
+            arrays[layer] = layers.read_float_npy(path, 3 if layer == "normal" else None, layer)
             check_shape(arrays[layer].shape, size, layer)
         except ValueError as exc:
-            raise ValueError(f"{path.name}: {exc}") from None
+            raise FileProblem(path, str(exc)) from None
     return ImportedImage(source=source, image_path=image_path, size=size, layers=arrays)
 
 

@@ -26,7 +26,7 @@ from ..errors import ImageReadError
 from ..io.atomic import atomic_write_bytes
 from ..io.images import read_image_size
 from ..schema import ClassSchema, class_schema
-from ._files import ImageIndex, check_shape, walk_files
+from ._files import FileProblem, ImageIndex, check_shape, source_of, walk_files
 from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem
 from .registry import Format, register_format
 
@@ -105,11 +105,11 @@ def read_masks(src: Path, options: ImportOptions) -> Iterator[ImportedImage | Im
                         skip=(*MASK_SUFFIXES.values(), COLOR_SUFFIX))
     for stem in sorted(by_stem):
         files = by_stem[stem]
-        source = str(next(iter(files.values()))[0])
+        first = next(iter(files.values()))[0]
         try:
             yield _read_stem(stem, files, images, schema)
         except ValueError as exc:
-            yield ImportProblem(source, str(exc))
+            yield ImportProblem(source_of(exc, first), str(exc))
 
 
 def _read_stem(stem: str, files: dict[str, list[Path]], images: ImageIndex, schema: ClassSchema) -> ImportedImage:
@@ -123,18 +123,17 @@ def _read_stem(stem: str, files: dict[str, list[Path]], images: ImageIndex, sche
         raise ValueError(str(exc)) from None
     arrays = {}
     for layer, (path,) in files.items():
-        # The PNG readers name the file in their messages already.
-        array = layers.read_class_png(path) if layer == "part_map" else layers.read_mask_png(path)
         try:
+            array = layers.read_class_png(path) if layer == "part_map" else layers.read_mask_png(path)
             check_shape(array.shape, size, layer)
         except ValueError as exc:
-            raise ValueError(f"{path.name}: {exc}") from None
+            raise FileProblem(path, str(exc)) from None
         if layer == "part_map":
             present = np.flatnonzero(np.bincount(array.ravel(), minlength=256))
             unknown = present[(present >= len(schema)) & (present != 255)]  # 255 = "ignore" in training
             if unknown.size:
-                raise ValueError(f"{path.name}: class ids {unknown.tolist()[:8]} are outside {schema.name} "
-                                 f"(0..{len(schema) - 1}, or 255 = ignore)")
+                raise FileProblem(path, f"class ids {unknown.tolist()[:8]} are outside {schema.name} "
+                                        f"(0..{len(schema) - 1}, or 255 = ignore)")
         arrays[layer] = array
     return ImportedImage(source=str(files[next(iter(files))][0]), image_path=image_path, size=size,
                          class_schema=schema.name if "part_map" in arrays else None, layers=arrays)
