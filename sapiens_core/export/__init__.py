@@ -22,3 +22,4 @@ __all__ = ["Format", "register_format", "get_format", "format_names",
 from . import depth_normal  # noqa: E402,F401
 from . import labelme  # noqa: E402,F401
 from . import masks  # noqa: E402,F401
+from . import sapiens_lite  # noqa: E402,F401
