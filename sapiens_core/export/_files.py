@@ -17,8 +17,8 @@ import numpy as np
 from ..errors import AnnotationFormatError, ImageReadError
 from ..io.images import find_images
 
-__all__ = ["FileProblem", "source_of", "read_json", "npy_header", "load_npy", "walk_files", "ImageIndex", "check_points", "check_shape",
-           "natural_key"]
+__all__ = ["FileProblem", "source_of", "read_json", "npy_header", "load_npy", "walk_files", "ImageIndex",
+           "check_points", "check_shape", "natural_key"]
 
 
 class FileProblem(ValueError):

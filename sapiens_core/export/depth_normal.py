@@ -17,8 +17,8 @@ it. Import reads the two ``.npy`` kinds and matches ``STEM`` to the image of tha
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import cv2
 import numpy as np

@@ -29,12 +29,11 @@ they count as visible and made by a person (a labelme file is a set of labels).
 from __future__ import annotations
 
 import base64
-import io
 import json
 import math
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -42,13 +41,21 @@ from PIL import Image
 
 from ..annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation, Person
 from ..annotation.person import float32_to_json
+from ..errors import ImageReadError
 from ..io.atomic import atomic_write_text
 from ..io.images import read_image, read_image_size
-from ..errors import ImageReadError
 from ..schema import KeypointSchema, keypoint_schema, keypoint_schema_for_count, keypoint_schema_names
 from ._files import check_points, read_json, walk_files
-from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem, \
-    relative_name, resolve_name
+from .base import (
+    ExportItem,
+    ExportOptions,
+    ExportReport,
+    ImportedImage,
+    ImportOptions,
+    ImportProblem,
+    relative_name,
+    resolve_name,
+)
 from .registry import Format, register_format
 
 __all__ = ["LABELME_VERSION", "BOX_LABEL", "write_labelme", "read_labelme", "labelme_dict"]

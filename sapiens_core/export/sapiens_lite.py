@@ -25,8 +25,8 @@ exists, as this program's own pipeline and the demos' displays treat the backgro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -34,7 +34,18 @@ from ..annotation import Person
 from ..errors import AnnotationFormatError, ImageReadError
 from ..io.images import read_image_size
 from ..schema import class_schema, keypoint_schema, keypoint_schema_for_count
-from ._files import FileProblem, ImageIndex, source_of, check_points, check_shape, load_npy, natural_key, npy_header, read_json, walk_files
+from ._files import (
+    FileProblem,
+    ImageIndex,
+    check_points,
+    check_shape,
+    load_npy,
+    natural_key,
+    npy_header,
+    read_json,
+    source_of,
+    walk_files,
+)
 from .base import ImportedImage, ImportOptions, ImportProblem
 from .registry import Format, register_format
 

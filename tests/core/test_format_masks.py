@@ -43,7 +43,8 @@ def test_files_and_their_pixels(tmp_path):
     color = Image.open(tmp_path / "out" / "a_seg_color.png")
     assert color.mode == "P" and np.asarray(color).tolist() == doc.part_map.tolist()
     rgb = np.asarray(color.convert("RGB"))
-    assert rgb[0, 0].tolist() == [50, 50, 50] and rgb[1, 0].tolist() == [82, 21, 114]  # the spec TSV: Background, Tongue (27)
+    # Colours from the spec's class table: Background (0) and Tongue (27).
+    assert rgb[0, 0].tolist() == [50, 50, 50] and rgb[1, 0].tolist() == [82, 21, 114]
     mask = cv2.imread(str(tmp_path / "out" / "a_fg.png"), cv2.IMREAD_UNCHANGED)
     assert mask.dtype == np.uint8 and mask.ndim == 2 and set(np.unique(mask).tolist()) == {0, 255}
     assert (mask == 255).tolist() == doc.foreground.tolist()
