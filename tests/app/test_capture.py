@@ -59,7 +59,14 @@ def panel(qtbot):
     assert widget.shutdown(timeout=30), "capture threads did not end"
 
 
-def test_live_video_pause_step_snapshot(qtbot, panel, tmp_path, tiny_checkpoints):
+def test_live_video_pause_step_snapshot(qtbot, panel, tmp_path, tiny_checkpoints, monkeypatch):
+    # Which thread runs the models: recorded around the real Pipeline.run, which still does all the work.
+    import threading
+    from sapiens_core.pipeline import Pipeline
+    run_threads: list[str] = []
+    real_run = Pipeline.run
+    monkeypatch.setattr(Pipeline, "run", lambda self, frames: run_threads.append(
+        threading.current_thread().name) or real_run(self, frames))
     video = write_video(tmp_path / "clip.avi")
     frames = decode_all(video)
     assert len(frames) == 20
@@ -71,17 +78,20 @@ def test_live_video_pause_step_snapshot(qtbot, panel, tmp_path, tiny_checkpoints
     np.testing.assert_array_equal(shown_rgb(panel), frames[0])  # the first frame as a preview
     assert "320×240" in panel.message
 
-    # The GUI thread keeps ticking while frames are read and inferred.
-    ticks: list[float] = []
+    # The GUI thread keeps running while frames are read and inferred: the models run on the worker's thread
+    # (whatever the machine's load, unlike a bound on the gaps between GUI ticks), and the event loop turns
+    # while a frame is being inferred.
+    ticks_during_inference: list[int] = []
     from PySide6.QtCore import QTimer
-    heartbeat = QTimer(interval=20, timeout=lambda: ticks.append(time.perf_counter()))
+    heartbeat = QTimer(interval=20, timeout=lambda: ticks_during_inference.append(len(run_threads)))
     heartbeat.start()
     panel.start()
     assert panel.state == "playing"
     qtbot.waitUntil(lambda: panel.frames_shown >= 2 and panel.current_annotation is not None, timeout=60000)
     heartbeat.stop()
-    gaps = np.diff(ticks)
-    assert len(gaps) and gaps.max() < 0.5, f"the GUI stalled for {gaps.max():.2f} s"
+    assert run_threads and set(run_threads) == {"capture-inference"}
+    assert threading.current_thread() is threading.main_thread()
+    assert any(n >= 1 for n in ticks_during_inference), "the GUI did not turn once after the first inference began"
     assert "fps" in panel.stats_label.text() and "latency" in panel.stats_label.text()
 
     panel.pause()
