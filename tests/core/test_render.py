@@ -125,3 +125,21 @@ def test_full_goliath_overlay_on_a_photo():
 def test_bad_input():
     with pytest.raises(ValueError, match="uint8"):
         render_overlay(np.zeros((4, 4, 3), np.float32), _doc())
+
+
+def test_threshold_boundary_points_inclusive_links_strict():
+    # 0.25 is exact in float32 (0.3 is not: float32(0.3) > 0.3, so a test at 0.3 cannot tell >= from >).
+    # At exactly the threshold a dot is drawn and a link is not, as in the official demos; one float32 step
+    # above it both are, one step below neither.
+    a, b = 5, 6
+    link = [tuple(l) for l in COCO17.skeleton.tolist()].index((a, b))
+    color = tuple(COCO17.skeleton_colors[link])
+    step_up = float(np.nextafter(np.float32(0.25), np.float32(1)))
+    step_down = float(np.nextafter(np.float32(0.25), np.float32(0)))
+    for score, dots, line in ((0.25, True, False), (step_up, True, True), (step_down, False, False)):
+        doc = _doc(_person({a: (20, 60, score), b: (140, 60, score)}))
+        out = render_overlay(_canvas(), doc, radius=3, thickness=3, kpt_threshold=0.25)
+        assert (tuple(out[60, 20]) == tuple(COCO17.colors[a])) == dots, score
+        assert (tuple(out[60, 80]) == color) == line, score
+        if not line:
+            assert tuple(out[60, 80]) == BACKGROUND
