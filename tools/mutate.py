@@ -42,8 +42,14 @@ MODULES: dict[str, list[str]] = {
     "sapiens_core/annotation/layers.py": ["tests/core/test_annotation.py"],
     "sapiens_core/annotation/document.py": ["tests/core/test_annotation.py"],
     "sapiens_core/export/coco.py": ["tests/core/test_export_coco.py"],
-    "sapiens_core/export/masks.py": ["tests/core/test_export_masks.py"],
-    "app/canvas/scene.py": ["tests/app/test_canvas_rules.py"],
+    "sapiens_core/export/masks.py": ["tests/core/test_export_masks.py", "tests/core/test_format_masks.py"],
+    "sapiens_core/export/labelme.py": ["tests/core/test_format_labelme.py"],
+    "sapiens_core/export/depth_normal.py": ["tests/core/test_format_depth_normal.py"],
+    "sapiens_core/export/sapiens_lite.py": ["tests/core/test_format_sapiens_lite.py"],
+    "sapiens_core/render/overlay.py": ["tests/core/test_render.py"],
+    # The canvas rules: what is shown (groups, threshold, persons) and what the pointer picks.
+    "app/canvas/skeleton_item.py": ["tests/app/test_canvas_rules.py"],
+    "app/canvas/scene.py": ["tests/app/test_canvas_rules.py", "tests/app/test_main_window.py"],
 }
 
 # Copied into each scratch tree: the packages the tests import and the data they read.
