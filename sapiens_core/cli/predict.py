@@ -19,7 +19,8 @@ from tqdm import tqdm
 from ..annotation import Annotation
 from ..boxes import BoxTable
 from ..errors import SapiensError
-from ..export.coco import write_coco
+from ..export import ExportItem, ExportOptions, get_format
+from ..export.coco import common_image_root, own_schema_layout, write_coco
 from ..export.masks import write_part_map_color
 from ..io.atomic import atomic_path
 from ..io.images import find_images, read_image
@@ -138,8 +139,16 @@ def run(args: argparse.Namespace) -> int:
         schemas = {d.keypoint_schema for d in written if d.keypoint_schema}
         if schemas:
             # Every image goes in, persons or not: an image without persons is a negative for a trainer.
-            write_coco(args.out / "coco.json", written, keypoint_schema(schemas.pop()),
-                       score_threshold=args.kpt_threshold)
+            # Goliath documents get the trainer's layout (masks, side files); other models their own key set.
+            schema = keypoint_schema(schemas.pop())
+            items = (ExportItem(d, Path(d.image_path).stem) for d in written)
+            options = ExportOptions(score_threshold=args.kpt_threshold, images_root=common_image_root(written))
+            if schema.name == "goliath_308":
+                report = get_format("coco-goliath308").write(args.out / "coco.json", items, options)
+            else:
+                report = write_coco(args.out / "coco.json", items, options, own_schema_layout(schema))
+            for problem in report.problems:
+                print(f"coco.json: left out {problem}", file=sys.stderr)
     finally:
         pipeline.close()
     return 1 if failed else 0

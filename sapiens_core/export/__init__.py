@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from .base import (ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem,
                    relative_name, resolve_name)
-from .coco import from_coco, to_coco, write_coco
+from .coco import CocoLayout, own_schema_layout, write_coco
+from .coco_read import read_coco
 from .masks import write_depth, write_normal, write_part_map, write_part_map_color
 from .registry import Format, format_names, get_format, register_format
 
 __all__ = ["Format", "register_format", "get_format", "format_names",
            "ExportItem", "ExportOptions", "ExportReport", "ImportOptions", "ImportedImage", "ImportProblem",
            "relative_name", "resolve_name",
-           "to_coco", "from_coco", "write_coco",
+           "CocoLayout", "own_schema_layout", "write_coco", "read_coco",
            "write_part_map", "write_part_map_color", "write_depth", "write_normal"]
 
 # The format modules register themselves on import (one line each, keep sorted).
