@@ -53,7 +53,7 @@ MODULES: dict[str, list[str]] = {
 }
 
 # Copied into each scratch tree: the packages the tests import and the data they read.
-COPY = ["sapiens_core", "app", "tests", "resources", "main.py"]
+COPY = ["sapiens_core", "app", "trainer", "tests", "resources", "main.py"]
 
 
 def _table(module: str, tests: list[str]) -> str:
