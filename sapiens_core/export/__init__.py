@@ -22,6 +22,7 @@ __all__ = ["Format", "register_format", "get_format", "format_names",
 # The format modules register themselves on import (one line each, keep sorted).
 from . import coco17  # noqa: E402,F401
 from . import coco_goliath308  # noqa: E402,F401
+from . import coco_wholebody133  # noqa: E402,F401
 from . import depth_normal  # noqa: E402,F401
 from . import labelme  # noqa: E402,F401
 from . import masks  # noqa: E402,F401
