@@ -114,6 +114,7 @@ def write_coco(out: Path, items: Iterable[ExportItem], options: ExportOptions, l
     report = ExportReport()
     images: list[dict] = []
     maps: dict[str, np.ndarray] = {}
+    out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp, open(tmp, "x", encoding="utf-8", newline="\n") as f:
         f.write('{"info":' + _dumps(_info(layout)) + ',"licenses":[],\n"categories":'
                 + _dumps(_categories(layout)) + ',\n"annotations":[')

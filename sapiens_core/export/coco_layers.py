@@ -13,6 +13,7 @@ no side files, the union of its persons' ``segmentation`` (RLE or polygons) beco
 from __future__ import annotations
 
 import os
+import warnings
 from functools import partial
 from pathlib import Path
 
@@ -149,7 +150,9 @@ def _decode(seg: object, w: int, h: int, where: str) -> np.ndarray:
     else:
         raise ValueError(f"{where}: segmentation must be RLE or a list of polygons, not {_short(seg)}")
     try:
-        mask = mask_utils.decode(rle)
+        with warnings.catch_warnings():  # pycocotools 2.0.11 warns on every decode under numpy 2 (its copy keyword)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            mask = mask_utils.decode(rle)
     except Exception as exc:  # pycocotools raises bare errors on malformed run-length strings
         raise ValueError(f"{where}: segmentation is not a readable RLE ({exc})") from None
     if mask.shape != (h, w):
