@@ -1,196 +1,246 @@
-"""COCO keypoints export: valid for pycocotools, evaluates to AP 1 against itself, and imports back."""
+"""coco-goliath308: the trainer's COCO file — valid for pycocotools, AP 1 against itself, lossless round trip."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from sapiens_core.annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation, Person
-from sapiens_core.errors import AnnotationFormatError
-from sapiens_core.export import exporter_names, from_coco, get_exporter, to_coco, write_coco
+from sapiens_core.annotation.person import float32_to_json, same_array
+from sapiens_core.export import (
+    ExportItem,
+    ExportOptions,
+    ImportOptions,
+    get_format,
+    own_schema_layout,
+    read_coco,
+    write_coco,
+)
+from sapiens_core.export.coco import short_floats
 from sapiens_core.schema import keypoint_schema
+from tests.coco_docs import GOLIATH, K, as_document, documents, export, import_all, items, person, quiet
 
-GOLIATH = keypoint_schema("goliath_308")
-
-
-def _person(pid: int, rng: np.random.Generator, x0: float, box: bool = True) -> Person:
-    k = len(GOLIATH)
-    xy = np.stack([rng.uniform(x0, x0 + 150, k), rng.uniform(20, 380, k)], axis=1)
-    scores = rng.uniform(0.0, 1.0, k)
-    person = Person.from_prediction(pid, xy, scores, box=[x0 - 5, 10, x0 + 160, 390] if box else None,
-                                    score=0.9)
-    person.visibility[0] = 1          # a human said: occluded, but here
-    person.source[0] = SOURCE_HUMAN
-    person.keypoints[1, 2] = 0.05     # a human placed this point; the model was unsure
-    person.visibility[1] = 2
-    person.source[1] = SOURCE_HUMAN
-    return person
+FMT = "coco-goliath308"
 
 
-def _documents(tmp_path: Path) -> list[Annotation]:
-    rng = np.random.default_rng(0)
-    root = tmp_path / "images"
-    return [
-        Annotation(str(root / "a.jpg"), (640, 400), "goliath_308", persons=[_person(0, rng, 20), _person(1, rng, 300)]),
-        Annotation(str(root / "sub" / "b.jpg"), (400, 400), "goliath_308", persons=[_person(0, rng, 100, box=False)]),
-        Annotation(str(root / "empty.jpg"), (320, 240), "goliath_308"),
-    ]
-
-
-def _quiet(fn, *args):
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
-        return fn(*args)
-
-
-def _evaluate(gt: COCO, results: list[dict]) -> float:
-    dt = _quiet(gt.loadRes, results)
+def _evaluate(gt: COCO, results: list[dict], sigmas: np.ndarray) -> float:
+    dt = quiet(gt.loadRes, results)
     evaluator = COCOeval(gt, dt, iouType="keypoints")
-    evaluator.params.kpt_oks_sigmas = GOLIATH.sigmas
-    _quiet(evaluator.evaluate)
-    _quiet(evaluator.accumulate)
-    _quiet(evaluator.summarize)
+    evaluator.params.kpt_oks_sigmas = sigmas
+    quiet(evaluator.evaluate)
+    quiet(evaluator.accumulate)
+    quiet(evaluator.summarize)
     return float(evaluator.stats[0])
 
 
-def test_export_loads_in_pycocotools_and_self_evaluates_to_ap_1(tmp_path):
-    path = tmp_path / "train.json"
-    data = write_coco(path, _documents(tmp_path), GOLIATH)
-    gt = _quiet(COCO, str(path))
+def test_registered_with_layers():
+    fmt = get_format(FMT)
+    assert (fmt.target, fmt.suffix, fmt.needs_layers) == ("file", ".json", True)
+    assert fmt.write is not None and fmt.read is not None
+    assert not get_format("coco17").needs_layers and not get_format("coco-wholebody133").needs_layers
+
+
+def test_pycocotools_loads_it_and_it_evaluates_to_ap_1_against_itself(tmp_path):
+    out = tmp_path / "export" / "train.json"
+    report = export(FMT, out, documents(tmp_path))
+    assert (report.images, report.persons, report.problems, report.written) == (3, 3, [], [out])
+    gt = quiet(COCO, str(out))
     assert len(gt.getImgIds()) == 3 and len(gt.getAnnIds()) == 3
-    assert [img["file_name"] for img in data["images"]] == ["a.jpg", "sub/b.jpg", "empty.jpg"]
+    (category,) = gt.loadCats(gt.getCatIds())
+    assert category["keypoints"] == list(GOLIATH.names) and len(category["keypoints"]) == 308
+    assert category["skeleton"] == (GOLIATH.skeleton + 1).tolist()
 
-    results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 0.9}
-               for a in data["annotations"]]
-    assert _evaluate(gt, results) == pytest.approx(1.0)
-
+    anns = gt.loadAnns(gt.getAnnIds())
+    results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 0.9} for a in anns]
+    assert _evaluate(gt, results, GOLIATH.sigmas) == pytest.approx(1.0)
     rng = np.random.default_rng(1)
     perturbed = copy.deepcopy(results)
     for r in perturbed:
         kp = np.array(r["keypoints"], dtype=np.float64).reshape(-1, 3)
         kp[:, :2] += rng.normal(0, 6, (len(kp), 2))
         r["keypoints"] = kp.reshape(-1).tolist()
-    assert _evaluate(gt, perturbed) < 0.9
+    assert _evaluate(gt, perturbed, GOLIATH.sigmas) < 0.9
 
 
-def test_category_and_records(tmp_path):
-    docs = _documents(tmp_path)
-    data = to_coco(docs, GOLIATH)
-    (category,) = data["categories"]
-    assert category["id"] == 1 and category["name"] == "person" and category["supercategory"] == "person"
-    assert category["keypoints"] == list(GOLIATH.names) and len(category["keypoints"]) == 308
-    assert len(category["skeleton"]) == 65
-    flat = np.array(category["skeleton"])
-    assert flat.min() >= 1 and flat.max() <= 308 and (flat - 1).tolist() == GOLIATH.skeleton.tolist()
-    assert data["images"][0] == {"id": 1, "file_name": "a.jpg", "width": 640, "height": 400}
+def test_fields_carry_the_hand_built_values(tmp_path):
+    docs = documents(tmp_path)
+    out = tmp_path / "export" / "train.json"
+    export(FMT, out, docs, score_threshold=None)
+    data = json.loads(out.read_text())
+    assert "date_created" not in out.read_text()
+    assert [i["file_name"] for i in data["images"]] == ["../images/a.jpg", "../images/sub/b.jpg", "../images/empty.jpg"]
+    a = data["images"][0]
+    assert (a["id"], a["width"], a["height"], a["reviewed"], a["class_schema"]) == (1, 400, 240, True, "sapiens_28")
+    assert a["sapiens_layers"] == {"part_map": "../docs/a_seg.png", "foreground": "../docs/a_fg.png",
+                                   "depth": "../docs/a_depth.npy", "normal": "../docs/a_normal.npy"}
+    assert data["images"][2]["reviewed"] is False and "sapiens_layers" not in data["images"][2]
 
-    person = docs[0].persons[0]
-    record = data["annotations"][0]
-    kp = np.array(record["keypoints"], dtype=np.float32).reshape(-1, 3)
-    v = kp[:, 2].astype(int)
-    expected_v = person.visibility.astype(int).copy()
-    expected_v[(person.source == SOURCE_MODEL) & (person.keypoints[:, 2] < 0.3)] = 0
-    assert v.tolist() == expected_v.tolist()
-    assert v[0] == 1 and v[1] == 2                            # human labels survive a low score
-    assert (kp[v == 0, :2] == 0).all()                        # COCO: unlabeled points at 0, 0
-    np.testing.assert_array_equal(kp[v > 0, :2], person.keypoints[v > 0, :2])
-    assert record["num_keypoints"] == int((v > 0).sum())
-    assert all(isinstance(x, int) for x in record["keypoints"][2::3])
-    assert len(record["keypoint_scores"]) == 308
-    assert record["bbox"] == [15.0, 10.0, 165.0, 380.0] and record["area"] == 165.0 * 380.0
-    assert record["iscrowd"] == 0 and record["category_id"] == 1 and record["image_id"] == 1
-
-    # No box: the tight box of the labeled points.
-    no_box = data["annotations"][2]
-    labeled = np.array(no_box["keypoints"], dtype=np.float32).reshape(-1, 3)
-    labeled = labeled[labeled[:, 2] > 0, :2]
-    x, y, w, h = no_box["bbox"]
-    assert (x, y) == pytest.approx(tuple(labeled.min(axis=0)))
-    assert (x + w, y + h) == pytest.approx(tuple(labeled.max(axis=0)), abs=1e-3)
+    record = data["annotations"][1]
+    p = docs[0].persons[1]
+    assert (record["id"], record["image_id"], record["category_id"], record["iscrowd"]) == (2, 1, 1, 0)
+    assert (record["person_id"], record["score"]) == (4, 0.875)
+    x1, y1, x2, y2 = p.box.tolist()
+    assert record["bbox"] == [x1, y1, x2 - x1, y2 - y1] == [195, 15, 160, 190]
+    assert record["area"] == 160 * 190
+    kp = np.array(record["keypoints"]).reshape(K, 3)
+    labeled = p.visibility > 0
+    assert record["num_keypoints"] == labeled.sum()
+    lhip = GOLIATH.names.index("left_hip")
+    assert labeled[lhip] and np.array_equal(np.float32(kp[lhip]), [*p.keypoints[lhip, :2], p.visibility[lhip]])
+    assert np.array_equal(np.float32(kp[:, :2]), np.where(labeled[:, None], p.keypoints[:, :2], 0))
+    assert np.array_equal(kp[:, 2], p.visibility)
+    assert np.array_equal(np.float32(record["keypoint_scores"]), p.keypoints[:, 2])
+    assert record["keypoint_sources"] == p.source.tolist()
 
 
-def test_threshold_none_exports_visibility_as_is(tmp_path):
-    docs = _documents(tmp_path)
-    docs[0].persons[0].visibility[:] = 2
-    kp = np.array(to_coco(docs, GOLIATH, score_threshold=None)["annotations"][0]["keypoints"]).reshape(-1, 3)
-    assert (kp[:, 2] == 2).all()
+def test_score_threshold_drops_only_unsure_model_points(tmp_path):
+    xy = np.tile(np.float32([[10, 20]]), (K, 1))
+    scores = np.full(K, 0.9, np.float32)
+    scores[:3] = 0.1
+    p = Person(0, np.concatenate([xy, scores[:, None]], axis=1), np.full(K, 2, np.uint8), np.full(K, SOURCE_MODEL),
+               np.float32([0, 0, 50, 50]))
+    p.source[1] = SOURCE_HUMAN        # a human confirmed a point the model was unsure of
+    p.visibility[2] = 1
+    doc = Annotation(str(tmp_path / "a.jpg"), (64, 64), "goliath_308", persons=[p])
+    for threshold, expected in ((0.3, [0, 2, 0, 2]), (None, [2, 2, 1, 2])):
+        export(FMT, tmp_path / "t.json", [doc], score_threshold=threshold)
+        kp = json.loads((tmp_path / "t.json").read_text())["annotations"][0]["keypoints"]
+        assert kp[2:12:3] == expected
+        assert kp[0:2] == ([0, 0] if threshold else [10, 20])   # unlabeled points are written at (0, 0)
 
 
-def test_round_trip_through_from_coco(tmp_path):
-    docs = _documents(tmp_path)
-    path = tmp_path / "export.json"
-    write_coco(path, docs, GOLIATH, score_threshold=None)
-    imported = from_coco(path, GOLIATH)
-    assert list(imported) == ["a.jpg", "sub/b.jpg", "empty.jpg"] and imported["empty.jpg"] == []
-    for doc in docs:
-        key = Path(doc.image_path).relative_to(tmp_path / "images").as_posix()
-        assert len(imported[key]) == len(doc.persons)
-        for original, back in zip(doc.persons, imported[key]):
-            labeled = original.labeled
-            assert back.id == original.id and back.score == original.score
-            np.testing.assert_array_equal(back.visibility, original.visibility)
-            np.testing.assert_array_equal(back.keypoints[labeled], original.keypoints[labeled])  # bit-exact
-            np.testing.assert_array_equal(back.keypoints[:, 2], original.keypoints[:, 2])
-            np.testing.assert_array_equal(back.source, original.source)
-    # From a dict too, and plain COCO (no extension fields): labels count as human, score 1 where labeled.
-    data = json.loads(path.read_text())
-    for record in data["annotations"]:
-        for key in ("keypoint_scores", "keypoint_sources", "person_id", "score"):
-            record.pop(key)
-    person = from_coco(data, GOLIATH)["a.jpg"][1]
-    assert person.id == 1 and (person.source == SOURCE_HUMAN).all()
-    assert person.keypoints[:, 2].tolist() == (person.visibility > 0).astype(float).tolist()
+def test_person_masks_are_rle_of_the_foreground(tmp_path):
+    docs = documents(tmp_path)
+    out = tmp_path / "train.json"
+    export(FMT, out, docs)
+    anns = json.loads(out.read_text())["annotations"]
+    two, one = anns[:2], anns[2]
+    assert isinstance(one["segmentation"]["counts"], str) and one["segmentation"]["size"] == [240, 320]
+    assert np.array_equal(mask_utils.decode(one["segmentation"]).astype(bool), docs[1].foreground)
+    # Two persons share one foreground: each gets it inside its box (15..195 x 15..205 and 195..355 x 15..205).
+    for ann, (x1, x2) in zip(two, ((15, 175), (195, 355)), strict=True):
+        expected = np.zeros_like(docs[0].foreground)
+        expected[15:205, x1:x2] = docs[0].foreground[15:205, x1:x2]
+        assert np.array_equal(mask_utils.decode(ann["segmentation"]).astype(bool), expected)
 
 
-def test_from_coco_validates(tmp_path):
-    path = tmp_path / "export.json"
-    data = write_coco(path, _documents(tmp_path), GOLIATH)
-
-    def expect(bad: dict, *words: str) -> None:
-        path.write_text(json.dumps(bad))
-        with pytest.raises(AnnotationFormatError) as info:
-            from_coco(path, GOLIATH)
-        assert str(path) in str(info.value)
-        for word in words:
-            assert word in str(info.value), str(info.value)
-
-    with pytest.raises(AnnotationFormatError, match="17"):
-        from_coco(data, keypoint_schema("coco_17"))
-    swapped = copy.deepcopy(data)
-    names = swapped["categories"][0]["keypoints"]
-    names[9], names[10] = names[10], names[9]
-    expect(swapped, "keypoint 9", "left_hip")
-    short = copy.deepcopy(data)
-    short["annotations"][0]["keypoints"] = short["annotations"][0]["keypoints"][:-3]
-    expect(short, "921", "924")
-    bad_v = copy.deepcopy(data)
-    bad_v["annotations"][0]["keypoints"][2] = 5
-    expect(bad_v, "visibility")
-    orphan = copy.deepcopy(data)
-    orphan["annotations"][0]["image_id"] = 99
-    expect(orphan, "image id 99")
-    expect({"images": []}, "not a COCO file")
-    path.write_text("{")
-    with pytest.raises(AnnotationFormatError, match="not valid JSON"):
-        from_coco(path, GOLIATH)
+def test_no_foreground_no_segmentation_and_person_without_box(tmp_path):
+    rng = np.random.default_rng(3)
+    boxless, empty = person(0, rng, 30, box=False), person(1, rng, 30, box=False)
+    empty.visibility[:] = 0
+    doc = Annotation(str(tmp_path / "a.jpg"), (300, 300), "goliath_308", persons=[boxless, empty])
+    export(FMT, tmp_path / "t.json", [doc], score_threshold=None)
+    (record,) = json.loads((tmp_path / "t.json").read_text())["annotations"]  # no points, no box: left out
+    assert record["segmentation"] == [] and "score" not in record
+    labeled = boxless.keypoints[boxless.visibility > 0, :2]
+    x1, y1 = labeled.min(axis=0)
+    x2, y2 = labeled.max(axis=0)
+    assert record["bbox"] == pytest.approx([x1, y1, x2 - x1, y2 - y1])
 
 
-def test_export_refuses_mismatched_schema(tmp_path):
-    docs = _documents(tmp_path)
-    with pytest.raises(ValueError, match="goliath_308"):
-        to_coco(docs, keypoint_schema("coco_17"))
+def test_export_import_export_is_byte_identical_and_lossless(tmp_path):
+    docs = documents(tmp_path)
+    out = tmp_path / "export" / "train.json"
+    export(FMT, out, docs, score_threshold=None)
+    imported = import_all(FMT, out)
+    assert [type(i).__name__ for i in imported] == ["ImportedImage"] * 3
+    for doc, image in zip(docs, imported, strict=True):
+        assert image.image_path == Path(doc.image_path) and image.size == doc.image_size
+        assert image.keypoint_schema == "goliath_308" and image.reviewed == doc.reviewed
+        assert image.class_schema == doc.class_schema
+        assert image.persons == doc.persons        # ids, xy, scores, visibility, sources, xyxy boxes, scores
+        for name in ("part_map", "foreground", "depth", "normal"):
+            assert same_array(image.layers.get(name), getattr(doc, name)), name
+
+    # Saved again where they came from (the side files land on the same names), exported again: same bytes.
+    for stem, image in zip(("a", "b", "empty"), imported, strict=True):
+        as_document(image).save(tmp_path / "docs" / f"{stem}.json")
+    again = [Annotation.load(tmp_path / "docs" / f"{s}.json") for s in ("a", "b", "empty")]
+    out2 = tmp_path / "export" / "again.json"
+    export(FMT, out2, again, score_threshold=None)
+    assert out2.read_bytes() == out.read_bytes()
 
 
-def test_registry():
-    assert "coco" in exporter_names()
-    exporter = get_exporter("coco")
-    assert exporter.write is write_coco and exporter.read is from_coco and exporter.suffix == ".json"
-    with pytest.raises(KeyError, match="coco"):
-        get_exporter("nope")
+def test_default_threshold_round_trip_is_stable_too(tmp_path):
+    docs = documents(tmp_path)
+    out, out2 = tmp_path / "one.json", tmp_path / "two.json"
+    export(FMT, out, docs)
+    export(FMT, out2, [as_document(i) for i in import_all(FMT, out)])
+    first, second = json.loads(out.read_text()), json.loads(out2.read_text())
+    assert first["annotations"] == second["annotations"]  # layers in memory only: "images" names no side files
+
+
+def test_images_root_option_and_images_dir_on_import(tmp_path):
+    docs = documents(tmp_path)
+    out = tmp_path / "elsewhere" / "train.json"
+    out.parent.mkdir()
+    export(FMT, out, docs, images_root=tmp_path / "images")
+    data = json.loads(out.read_text())
+    assert [i["file_name"] for i in data["images"]] == ["a.jpg", "sub/b.jpg", "empty.jpg"]
+    assert data["images"][0]["sapiens_layers"]["foreground"] == "../docs/a_fg.png"
+    imported = import_all(FMT, out, images_dir=tmp_path / "images")
+    assert [i.image_path for i in imported] == [Path(d.image_path) for d in docs]
+    assert same_array(imported[0].layers["foreground"], docs[0].foreground)
+
+
+def test_writer_streams_a_one_shot_iterable_with_flat_memory(tmp_path):
+    rng = np.random.default_rng(5)
+    template = person(0, rng, 10)
+
+    def many(n):
+        for i in range(n):
+            yield ExportItem(Annotation(f"/data/{i}.jpg", (200, 200), "goliath_308", persons=[template]), str(i))
+
+    peaks = {}
+    for n in (50, 500):
+        tracemalloc.start()
+        report = get_format(FMT).write(tmp_path / f"{n}.json", many(n), ExportOptions())
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert report.persons == n
+    # 450 more records of ~10 kB each would be ~4.5 MB if they were kept; the small image entries are not.
+    assert peaks[500] - peaks[50] < 1_000_000, peaks
+
+
+def test_a_crash_midway_leaves_the_previous_file(tmp_path):
+    docs = documents(tmp_path)
+    out = tmp_path / "train.json"
+    out.write_text("previous")
+
+    def failing():
+        yield from items(docs[:1])
+        raise RuntimeError("disk pulled")
+
+    with pytest.raises(RuntimeError):
+        get_format(FMT).write(out, failing(), ExportOptions())
+    assert out.read_text() == "previous" and [p.name for p in tmp_path.iterdir() if p.suffix == ".json"] == [out.name]
+
+
+def test_documents_of_another_keypoint_set_are_reported_and_left_out(tmp_path):
+    coco17 = keypoint_schema("coco_17")
+    p = Person.from_prediction(0, np.full((17, 2), 5.0), np.ones(17), box=[0, 0, 9, 9])
+    docs = [Annotation(str(tmp_path / "x.jpg"), (20, 20), "coco_17", persons=[p]),
+            Annotation(str(tmp_path / "y.jpg"), (20, 20), "goliath_308")]
+    report = export(FMT, tmp_path / "t.json", docs)
+    assert report.images == 1 and len(report.problems) == 1
+    assert "x.jpg" in report.problems[0] and "coco_17" in report.problems[0]
+    # A 17-point model's documents go into a plain COCO file of their own set (what predict writes) and back.
+    report = write_coco(tmp_path / "own.json", items(docs), ExportOptions(), own_schema_layout(coco17))
+    assert report.problems == [] and report.persons == 1
+    (image, _) = read_coco(tmp_path / "own.json", ImportOptions(), own_schema_layout(coco17))
+    assert image.keypoint_schema == "coco_17" and image.persons[0].num_keypoints == 17
+
+
+def test_short_floats_writes_the_digits_of_float32_to_json():
+    rng = np.random.default_rng(7)
+    values = (rng.uniform(-5, 5, 20000) * 10.0 ** rng.integers(-6, 7, 20000)).astype(np.float32)
+    values[:4] = [np.nan, np.inf, 0, 1e-7]
+    assert short_floats(values) == float32_to_json(values)
