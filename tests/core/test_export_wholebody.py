@@ -18,7 +18,8 @@ BODY = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder
         "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
         "right_ankle"]
 FOOT = ["left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel"]
-FINGERS = [f"{f}{i}" for f in ("thumb", "forefinger", "middle_finger", "ring_finger", "pinky_finger") for i in (1, 2, 3, 4)]
+FINGERS = [f"{f}{i}" for f in ("thumb", "forefinger", "middle_finger", "ring_finger", "pinky_finger")
+           for i in (1, 2, 3, 4)]
 G = {n: i for i, n in enumerate(GOLIATH.names)}
 
 
