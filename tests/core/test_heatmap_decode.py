@@ -248,3 +248,20 @@ def test_keypoints_to_image_is_float64_even_from_float32_heatmap_pixels():
     assert out.dtype == np.float64
     expected = kp.astype(np.float64) / [HM_W - 1, HM_H - 1] * [3000.0, 4000.0] + [3001.25, 2000.5] - [1500, 2000]
     np.testing.assert_allclose(out[0], expected[0], rtol=0, atol=1e-9)
+
+
+def test_output_dtypes_and_shape_errors():
+    hm = udp_gaussian_heatmaps([(10.2, 12.7), (30.0, 5.5)], size=(40, 20)).astype(np.float64)[None]
+    for decode in (decode_heatmaps, decode_heatmaps_reference):
+        coords, scores = decode(hm)
+        assert coords.dtype == np.float32 and scores.dtype == np.float32
+        assert coords.shape == (1, 2, 2) and scores.shape == (1, 2)
+        with pytest.raises(ValueError, match=r"heatmaps must be \(N, K, h, w\), got shape \(2, 20, 40\)"):
+            decode(hm[0])
+
+
+def test_flat_rows_take_no_step_either():
+    # The 9x2 case transposed: y is the flat axis now, x gets the border half-step.
+    hm = np.full((1, 1, 2, 9), 0.88142586, np.float32)
+    for decode in (decode_heatmaps, decode_heatmaps_reference):
+        np.testing.assert_allclose(decode(hm)[0][0, 0], [-0.5, 0.0], atol=1e-5)
