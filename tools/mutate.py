@@ -59,9 +59,12 @@ COPY = ["sapiens_core", "app", "trainer", "tests", "resources", "main.py"]
 def _table(module: str, tests: list[str]) -> str:
     package = module.split("/")[0]
     quoted = ", ".join(f'"{t}"' for t in tests)
+    # mutmut runs the tests inside mutants/, which holds only the mutated package and the tests: bring the rest.
+    also = ", ".join(f'"{name}"' for name in COPY if name not in (package, "tests"))
     return (
         "[tool.mutmut]\n"
         f'source_paths = ["{package}"]\n'
+        f"also_copy = [{also}]\n"
         f'only_mutate = ["{module}"]\n'
         f"pytest_add_cli_args_test_selection = [{quoted}]\n"
         'pytest_add_cli_args = ["-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly"]\n'
