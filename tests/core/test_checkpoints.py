@@ -342,3 +342,20 @@ def test_config_objects_and_odd_meta_become_plain_data(tmp_path, monkeypatch):
     path = tmp_path / "listmeta.pth"
     torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": [1, 2]}, path)
     assert load_checkpoint(path)[1] == {"meta": [1, 2]}
+
+
+@pytest.mark.parametrize("stream, expected", [
+    (b"(idatetime\ndate\n.", {"datetime.date"}),                                        # INST (protocol 0)
+    (b"\x80\x04U\x08datetimeU\x04date\x93.", {"datetime.date"}),                        # STACK_GLOBAL of STRINGs
+    # BINPUT into slot 5 (not the next free one), fetched back by BINGET 5 for a second global
+    (b"\x80\x04\x8c\x08datetimeq\x05\x8c\x04date\x93h\x05\x8c\x04time\x93.", {"datetime.date", "datetime.time"}),
+], ids=["inst", "short-binstring", "binput-slot"])
+def test_scanner_reads_hand_written_streams(stream, expected):
+    # Streams a hostile file may use although Python's pickler would not write them so.
+    assert globals_in_pickle(stream) == expected
+
+
+def test_scanner_follows_memo_slots_beyond_255():
+    # With more than 256 memoised values the module name is fetched back by LONG_BINGET.
+    data = pickle.dumps([f"s{i}" for i in range(300)] + [datetime.date, datetime.time], protocol=4)
+    assert globals_in_pickle(data) == {"datetime.date", "datetime.time"}
