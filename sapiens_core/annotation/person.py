@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,13 +141,19 @@ class Person:
 def float32_to_json(values):
     """float32 values as (nested lists of) Python floats that read back to exactly the same float32.
 
-    Each value is written with the fewest significant digits (6..9) that still round-trip through float32,
-    so files stay short (``0.1``, not ``0.10000000149011612``); NaN and infinities become null (JSON has no
-    NaN; null reads back as NaN).
+    Each value is written with the fewest significant digits that still round-trip through float32 (numpy's
+    shortest-repr of float32, done for the whole array at once), so files stay short (``0.1``, not
+    ``0.10000000149011612``); NaN and infinities become null (JSON has no NaN; null reads back as NaN).
     """
-    array = np.asarray(values, dtype=np.float32)
-    doubles = array.astype(np.float64).tolist()
-    return _map_nested(doubles, _short_float32)
+    text = np.asarray(values, dtype=np.float32).astype(str)
+    return _map_nested(text.tolist(), _parse_short)
+
+
+def _parse_short(text: str) -> float | None:
+    return None if text in _NOT_FINITE else float(text)
+
+
+_NOT_FINITE = frozenset({"nan", "inf", "-inf"})
 
 
 def json_to_float32(value, field: str) -> np.ndarray:
@@ -158,16 +163,6 @@ def json_to_float32(value, field: str) -> np.ndarray:
         return np.array(value, dtype=np.float32)
     except (ValueError, TypeError) as exc:  # ragged lists
         raise ValueError(f"{field}: not a rectangular list of numbers ({exc})") from None
-
-
-def _short_float32(v: float) -> float | None:
-    if not math.isfinite(v):
-        return None
-    for digits in (6, 7, 8, 9):
-        short = float(f"{v:.{digits}g}")
-        if struct.unpack("f", struct.pack("f", short))[0] == v:
-            return short
-    return v  # the exact double of a float32 always reads back to it
 
 
 def _map_nested(value, fn):
