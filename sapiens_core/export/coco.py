@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..annotation import SOURCE_MODEL, Annotation, Person
+from ..annotation.person import float32_to_json
 from ..io.atomic import atomic_path
 from ..schema import KeypointSchema, keypoint_schema, keypoint_schema_for_count
 from . import coco_layers
@@ -79,14 +80,11 @@ def point_map(file_schema: KeypointSchema, doc_schema: KeypointSchema, aliases: 
 
 
 def short_floats(values) -> list:
-    """float32 values as Python floats that read back to exactly the same float32, NaN and inf as None.
+    """float32 values, flattened, as Python floats that read back to exactly the same float32 (NaN, inf: None).
 
-    The digits ``annotation.person.float32_to_json`` writes (the shortest that round-trip through float32),
-    from numpy's vectorised shortest repr: about 5x faster, which a 308-point person written per document
-    of a 10,000-document project needs. A scalar gives a one-element list.
+    A scalar gives a one-element list.
     """
-    text = np.atleast_1d(np.asarray(values, dtype=np.float32)).reshape(-1).astype(str)
-    return [None if t in ("nan", "inf", "-inf") else float(t) for t in text.tolist()]
+    return float32_to_json(np.atleast_1d(np.asarray(values, dtype=np.float32)).reshape(-1))
 
 
 def common_image_root(docs: Iterable[Annotation]) -> Path | None:
