@@ -28,6 +28,10 @@ $(STAMP): pyproject.toml
 	  $(PY) -m pip install --quiet --no-deps "mediapipe==0.10.14" \
 	  && $(PY) -m pip install --quiet absl-py attrs flatbuffers "protobuf==4.25.9" matplotlib; \
 	else echo "note: mediapipe (quick backend) has no wheel for this Python; everything else works"; fi
+	# Tests only: xtcocotools, the reader COCO-WholeBody's own tools use, checks our WholeBody export. Its PyPI
+	# wheels are built against numpy 1 and fail to import beside numpy 2, so build it from source (a C compiler).
+	$(PY) -m pip install --quiet "cython>=3" \
+	  && $(PY) -m pip install --quiet --no-binary xtcocotools --no-build-isolation "xtcocotools==1.14.3"
 	touch $(STAMP)
 
 system-packages:
