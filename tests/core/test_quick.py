@@ -249,6 +249,86 @@ def test_scores_of_weighted_and_resampled_points_are_their_weakest_landmark(tmp_
     assert m.apply({"pose": pose}, {"pose": np.full(33, -1.0)})[1][i("neck")] == 0.0
 
 
+def _small_table(raw, schema, rules) -> dict:
+    """A valid table of our own: the given rules, every other Goliath point listed as unlabeled."""
+    table = {k: json.loads(json.dumps(raw[k])) for k in ("format", "version", "target_schema", "landmark_sets",
+                                                          "scores")}
+    named = {t for r in rules for t in ([r["target"]] if "target" in r else r.get("targets", [])) if t}
+    table["rules"] = rules + [{"kind": "unlabeled", "reason": "not in this test",
+                               "targets": [n for n in schema.names if n not in named]}]
+    return table
+
+
+def test_polyline_targets_include_index_zero_and_skip_nulls(tmp_path, raw, schema):
+    # "nose" is Goliath index 0: a polyline may feed it; a null target is a sample nobody receives.
+    table = _small_table(raw, schema, [{"kind": "polyline", "set": "face", "nodes": [1, 2, 3],
+                                        "targets": ["nose", None, "left_eye"]}])
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(table))
+    m = load_mapping(path)
+    assert schema.index("nose") == 0
+    assert set(np.flatnonzero(m.mapped_mask())) == {0, schema.index("left_eye")}
+    assert m.sets_for(0) == {"face"} and m.sets_for(schema.index("neck")) == set()
+
+
+_NECK = {"kind": "point", "target": "neck", "from": [["pose", [[11, 0.5], [12, 0.5]]]]}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t["rules"][0]["from"].__setitem__(0, ["hands", 3]),
+     "rule 0 (point): unknown landmark set 'hands' (known: pose, face, left_hand, right_hand)"),
+    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", "11"]), "a source is an index or a list of [index, weight]"),
+    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", True]), "a source is an index or a list of [index, weight]"),
+    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", []]), "a weighted source is a non-empty list"),
+    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [[11, 0.5, 1]]]), "a weighted source is a non-empty list"),
+    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [11, 1.0]]), "a weighted source is a non-empty list"),
+    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [[11.0, 1.0]]]), "landmark indices must be integers"),
+    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [[True, 1.0]]]), "landmark indices must be integers"),
+    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", 33]), "index 33 outside pose 0..32"),
+    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", -1]), "index -1 outside pose 0..32"),
+    (lambda t: t["rules"][0].__setitem__("from", []), "rule 0 (point): no sources"),
+    (lambda t: t["rules"][0].__setitem__("target", 5), "target must be a Goliath keypoint name"),
+    (lambda t: t.__setitem__("format", "labelme"), "not a version-1 sapiens-studio/landmark-mapping file"),
+    (lambda t: t.__setitem__("version", 2), "not a version-1 sapiens-studio/landmark-mapping file"),
+    (lambda t: t.__setitem__("target_schema", "nope"), "unknown target schema"),
+    (lambda t: t["scores"].__setitem__("pose", "confidence"), "scores.pose: unknown score source 'confidence'"),
+    (lambda t: t["scores"].__setitem__("face", 0), 'scores.face: need a constant in (0, 1] or "visibility"'),
+    (lambda t: t["scores"].__setitem__("face", 1.5), 'scores.face: need a constant in (0, 1]'),
+    (lambda t: t["scores"].__setitem__("face", True), 'scores.face: need a constant in (0, 1]'),
+    (lambda t: t["rules"].append({"kind": "polyline", "set": "pose", "nodes": [23], "targets": ["left_hip", "left_knee"]}),
+     "rule 2 (polyline): a polyline needs >= 2 nodes and >= 2 targets"),
+    (lambda t: t["rules"].append({"kind": "polyline", "set": "pose", "nodes": [23, 25], "targets": [None, None]}),
+     "every target is null"),
+    (lambda t: t["rules"].append({"kind": "polyline", "set": "face", "nodes": [1, 2, 3], "targets": ["nose", None, "neck"],
+                                  "mirror": {"nodes": [4, 5]}}), "mirror has 2 nodes, rule has 3"),
+    (lambda t: t["rules"][-1].__setitem__("reason", ""), "say why these points stay unlabeled"),
+    (lambda t: t["rules"].append({"kind": "curve"}), "unknown rule kind 'curve'"),
+    (lambda t: t.__setitem__("rules", 5), "malformed mapping table (TypeError"),
+])
+def test_loader_names_the_file_and_the_problem(tmp_path, raw, schema, change, message):
+    table = _small_table(raw, schema, [json.loads(json.dumps(_NECK))])
+    change(table)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(table))
+    with pytest.raises(ValueError) as info:
+        load_mapping(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value), str(info.value)
+
+
+def test_loader_accepts_the_edges_of_what_is_allowed(tmp_path, raw, schema):
+    table = _small_table(raw, schema, [{"kind": "point", "target": "neck",
+                                        "from": [["pose", [[0, 0.25], [32, 0.75]]]]}])
+    table["scores"]["face"] = 1.0  # (0, 1] includes 1
+    path = tmp_path / "ok.json"
+    path.write_text(json.dumps(table))
+    m = load_mapping(path)
+    assert m.score_policy["face"] == 1.0
+    pose = np.zeros((33, 2))
+    pose[0], pose[32] = [4.0, 8.0], [8.0, 4.0]
+    kp, _, _ = m.apply({"pose": pose}, {"pose": np.ones(33)})
+    np.testing.assert_allclose(kp[schema.index("neck")], [7.0, 5.0])
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda d: d["rules"].append({"kind": "point", "target": "nose", "from": [["pose", 0]]}), "already produced"),
     (lambda d: d["rules"].pop(0), "in no rule"),
