@@ -24,6 +24,8 @@ class ArchSpec:
     num_layers: int
     num_heads: int
     mlp_ratio: int = 4
+    # Head widths are the official ones divided by this (1 for the real sizes; small test/demo models shrink them).
+    head_divisor: int = 1
 
     def __post_init__(self) -> None:
         if self.embed_dim % self.num_heads:
@@ -46,17 +48,24 @@ ARCHS: dict[str, ArchSpec] = {
     "2b": ArchSpec("2b", embed_dim=1920, num_layers=48, num_heads=32),
 }
 ARCH_NAMES = tuple(ARCHS)
+# Not a released size: the official key layout at toy scale, for tests and CPU demos of the trainer. Kept out of
+# ARCHS so shape-based recognition of real checkpoints never considers it. One 64-dim attention head, so its
+# state dict alone (mmpretrain's 64-dim-head convention) rebuilds it exactly.
+SMALL_ARCHS: dict[str, ArchSpec] = {
+    "tiny": ArchSpec("tiny", embed_dim=64, num_layers=2, num_heads=1, head_divisor=24),
+}
 
 
 def get_arch(arch: str | ArchSpec) -> ArchSpec:
-    """Accept an ArchSpec, "0.3b", "sapiens_0.3b" or "0.3B"."""
+    """Accept an ArchSpec, "0.3b", "sapiens_0.3b", "0.3B" or "sapiens_tiny"."""
     if isinstance(arch, ArchSpec):
         return arch
     key = str(arch).lower().removeprefix("sapiens_").removeprefix("sapiens-")
     try:
-        return ARCHS[key]
+        return ARCHS[key] if key in ARCHS else SMALL_ARCHS[key]
     except KeyError:
-        raise ValueError(f"unknown Sapiens arch {arch!r}; expected one of {', '.join(ARCHS)}") from None
+        known = ", ".join([*ARCHS, *SMALL_ARCHS])
+        raise ValueError(f"unknown Sapiens arch {arch!r}; expected one of {known}") from None
 
 
 def heads_for_embed_dim(embed_dim: int, hint: str | ArchSpec | None = None) -> int:
@@ -75,7 +84,8 @@ def heads_for_embed_dim(embed_dim: int, hint: str | ArchSpec | None = None) -> i
 
 
 def grid_for_tokens(num_tokens: int) -> tuple[int, int]:
-    """Recover the (h, w) token grid of a pos_embed: 3072 -> 64x48; otherwise assume the 4:3 portrait aspect or square."""
+    """Recover the (h, w) token grid of a pos_embed: 3072 -> 64x48; otherwise assume the 4:3 portrait aspect
+    or square."""
     if num_tokens == POS_GRID[0] * POS_GRID[1]:
         return POS_GRID
     for ratio in (4 / 3, 1.0):
@@ -89,22 +99,28 @@ def grid_for_tokens(num_tokens: int) -> tuple[int, int]:
 _LAYER_RE = re.compile(r"layers\.(\d+)\.ln1\.weight$")
 
 
-def arch_from_state_dict(state_dict: Mapping[str, object], prefix: str = "backbone.",
-                         hint: str | ArchSpec | None = None) -> ArchSpec:
+def arch_from_state_dict(
+    state_dict: Mapping[str, object], prefix: str = "backbone.", hint: str | ArchSpec | None = None
+) -> ArchSpec:
     """Read embed dim and depth from the weight shapes; name it after the table entry when it matches one."""
     patch_key = f"{prefix}patch_embed.projection.weight"
     if patch_key not in state_dict:
         raise CheckpointError(f"has no '{patch_key}' weight, so no Sapiens ViT backbone")
     embed_dim = int(state_dict[patch_key].shape[0])  # type: ignore[attr-defined]
-    indices = {int(m.group(1)) for key in state_dict if key.startswith(prefix)
-               and (m := _LAYER_RE.search(key[len(prefix):])) and key[len(prefix):].startswith("layers.")}
+    indices = {
+        int(m.group(1))
+        for key in state_dict
+        if key.startswith(prefix)
+        and (m := _LAYER_RE.search(key[len(prefix) :]))
+        and key[len(prefix) :].startswith("layers.")
+    }
     if not indices:
         raise CheckpointError("has a backbone without transformer layers")
     num_layers = max(indices) + 1
     if sorted(indices) != list(range(num_layers)):
         raise CheckpointError(f"has non-contiguous backbone layer indices {sorted(indices)}")
     num_heads = heads_for_embed_dim(embed_dim, hint)
-    for spec in ARCHS.values():
+    for spec in (*ARCHS.values(), *SMALL_ARCHS.values()):
         if (spec.embed_dim, spec.num_layers, spec.num_heads) == (embed_dim, num_layers, num_heads):
             return spec
     return ArchSpec(f"custom-{embed_dim}x{num_layers}", embed_dim, num_layers, num_heads)
