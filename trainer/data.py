@@ -1,0 +1,230 @@
+"""Training and evaluation samples from a ``coco-goliath308`` file, as tensors the model and the losses take.
+
+Pose is top-down: one sample per labeled person, cropped with the UDP affine of inference (``crop_person``) and
+encoded with the core's ``UDPHeatmapCodec``. Seg/depth/normal: one sample per image that has the layer, the whole
+image resized as at inference. Every random choice comes from a generator seeded by (seed, epoch, index), which
+the sampler hands over with the index: a sample is the same whichever worker makes it and whenever a run resumes.
+
+Keypoints are mapped onto the training schema by name, so a custom schema trains on the Goliath points it shares;
+a point of the schema that Goliath does not have is unlabeled (weight 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from sapiens_core.errors import SapiensError
+from sapiens_core.export import ImportedImage, ImportOptions, ImportProblem, get_format
+from sapiens_core.io.images import read_image
+from sapiens_core.schema import ClassSchema, KeypointSchema, class_schema, keypoint_schema
+from sapiens_core.tasks import box_to_center_scale, crop_person, image_to_crop, normalize
+from sapiens_core.tasks.udp_codec import UDPHeatmapCodec
+
+from .augment import (
+    AugmentConfig,
+    dense_matrix,
+    flip_points,
+    half_body_box,
+    photometric,
+    random_box_transform,
+    rotate_vectors,
+)
+
+IGNORE_INDEX = 255
+NORMAL_INVALID = -1000.0  # background of normal targets (spec §6.5: valid where target > -100)
+DEPTH_INVALID = -1.0  # background of depth targets (spec §6.4)
+
+
+@dataclass
+class PoseSample:
+    image_path: Path
+    image_id: int
+    keypoints: np.ndarray  # (K, 2) image pixels in the training schema's order
+    labeled: np.ndarray  # (K,) bool
+    box: np.ndarray  # (4,) xyxy
+
+
+@dataclass
+class DenseSample:
+    image_path: Path
+    image_id: int
+    layer: np.ndarray  # part map (H, W) uint8 / depth (H, W) / normal (H, W, 3)
+    foreground: np.ndarray | None = None
+
+
+@dataclass
+class DataSource:
+    """What was read from the file: samples of one task plus what evaluation needs (image sizes, problems)."""
+
+    samples: list = field(default_factory=list)
+    image_sizes: dict[int, tuple[int, int]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def keypoint_map(schema: KeypointSchema, source: KeypointSchema) -> np.ndarray:
+    """For each training-schema point, its row in the source (Goliath) layout, or -1 when the source lacks it."""
+    names = {n: i for i, n in enumerate(source.names)}
+    return np.array([names.get(n, -1) for n in schema.names], dtype=np.int64)
+
+
+def read_source(path: Path, task: str, schema: KeypointSchema | None, images_dir: Path | None = None) -> DataSource:
+    """Read a coco-goliath308 file; images without what ``task`` needs are skipped (and counted)."""
+    fmt = get_format("coco-goliath308")
+    goliath = keypoint_schema("goliath_308")
+    rows = keypoint_map(schema, goliath) if schema is not None else None
+    source = DataSource()
+    layer_name = {"seg": "part_map", "depth": "depth", "normal": "normal"}.get(task)
+    for index, item in enumerate(fmt.read(Path(path), ImportOptions(images_dir=images_dir))):
+        if isinstance(item, ImportProblem):
+            source.problems.append(str(item))
+            continue
+        assert isinstance(item, ImportedImage)
+        source.image_sizes[index] = item.size or (0, 0)
+        if task == "pose":
+            for person in item.persons:
+                labeled = person.labeled[np.maximum(rows, 0)] & (rows >= 0)
+                if not labeled.any():
+                    continue
+                keypoints = person.keypoints[np.maximum(rows, 0), :2].astype(np.float64)
+                box = person.box if person.box is not None else person.labeled_box()
+                source.samples.append(PoseSample(item.image_path, index, keypoints, labeled, np.asarray(box)))
+        elif item.layers.get(layer_name) is not None:
+            source.samples.append(
+                DenseSample(item.image_path, index, item.layers[layer_name], item.layers.get("foreground"))
+            )
+    if not source.samples:
+        raise SapiensError(f"{Path(path).name} has no {task} labels to train on")
+    return source
+
+
+class SapiensDataset(Dataset):
+    """Indexed by ``(epoch, index)`` pairs from ``ResumableSampler`` (a plain int means epoch 0)."""
+
+    def __init__(
+        self,
+        source: DataSource,
+        task: str,
+        input_size: tuple[int, int] = (768, 1024),
+        augment: AugmentConfig | None = None,
+        keypoints: KeypointSchema | None = None,
+        classes: ClassSchema | None = None,
+        sigma: float = 6.0,
+        seed: int = 0,
+    ) -> None:
+        self.source, self.task, self.input_size = source, task, tuple(input_size)
+        self.augment = augment or AugmentConfig.off()
+        self.keypoints = keypoints
+        self.classes = classes or class_schema("sapiens_28")
+        heatmap_size = (self.input_size[0] // 4, self.input_size[1] // 4)
+        self.codec = UDPHeatmapCodec(self.input_size, heatmap_size, sigma)
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.source.samples)
+
+    def __getitem__(self, key) -> dict[str, torch.Tensor]:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        rng = np.random.default_rng([self.seed, epoch, index])
+        sample = self.source.samples[index]
+        image = read_image(sample.image_path)
+        if self.task == "pose":
+            out = self._pose(sample, image, rng)
+        else:
+            out = self._dense(sample, image, rng)
+        out["index"] = torch.tensor(index)
+        out["image_id"] = torch.tensor(sample.image_id)
+        return out
+
+    def _finish_image(self, crop: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        if self.augment.photometric:
+            crop = photometric(crop, rng)
+        return torch.from_numpy(normalize(crop)[0])
+
+    def _pose(self, sample: PoseSample, image: np.ndarray, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        cfg, schema = self.augment, self.keypoints
+        points, labeled, box = sample.keypoints, sample.labeled.copy(), np.asarray(sample.box, np.float64)
+        if cfg.flip and rng.random() < cfg.flip:
+            width = image.shape[1]
+            image = np.ascontiguousarray(image[:, ::-1])
+            points = flip_points(points, width, schema.flip_index)
+            labeled = labeled[schema.flip_index]
+            box = np.array([width - 1 - box[2], box[1], width - 1 - box[0], box[3]])
+        if cfg.half_body:
+            half = half_body_box(points, labeled, schema.halves, rng, cfg)
+            box = half if half is not None else box
+        aspect = self.input_size[0] / self.input_size[1]
+        center, scale = box_to_center_scale(box, aspect=aspect)
+        rotation = 0.0
+        if cfg.scale != (1.0, 1.0) or cfg.rotate_prob or cfg.shift_prob:
+            center, scale, rotation = random_box_transform(center, scale, rng, cfg)
+        crop = crop_person(image, center, scale, self.input_size, rotation)
+        crop_points = image_to_crop(points, center, scale, self.input_size, rotation)
+        heatmaps, weights = self.codec.encode(crop_points, labeled)
+        return {
+            "image": self._finish_image(crop, rng),
+            "heatmaps": torch.from_numpy(heatmaps),
+            "weights": torch.from_numpy(weights),
+            "center": torch.from_numpy(center),
+            "scale": torch.from_numpy(scale),
+        }
+
+    def _dense(self, sample: DenseSample, image: np.ndarray, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        cfg = self.augment
+        layer, fg = sample.layer, sample.foreground
+        flipped = bool(cfg.flip and rng.random() < cfg.flip)
+        if flipped:
+            image, layer = image[:, ::-1], layer[:, ::-1]
+            fg = None if fg is None else fg[:, ::-1]
+        zoom = float(rng.uniform(*cfg.scale)) if cfg.scale != (1.0, 1.0) else 1.0
+        rotation = float(rng.uniform(-cfg.rotate, cfg.rotate)) if rng.random() < cfg.rotate_prob else 0.0
+        h, w = image.shape[:2]
+        matrix = dense_matrix((w, h), self.input_size, zoom, rotation)
+        size = (int(self.input_size[0]), int(self.input_size[1]))
+
+        def warp(array, fill, interpolation=cv2.INTER_NEAREST):
+            return cv2.warpAffine(np.ascontiguousarray(array), matrix, size, flags=interpolation, borderValue=fill)
+
+        crop = warp(image, 0, cv2.INTER_LINEAR)
+        out = {"image": self._finish_image(crop, rng)}
+        if self.task == "seg":
+            labels = self.classes.flip_index[layer] if flipped else layer
+            labels = np.where(np.asarray(labels) < len(self.classes), labels, IGNORE_INDEX).astype(np.uint8)
+            out["label"] = torch.from_numpy(warp(labels, IGNORE_INDEX).astype(np.int64))
+        elif self.task == "depth":
+            out["depth"] = torch.from_numpy(depth_target(warp(layer.astype(np.float32), np.nan), _warp_fg(fg, warp)))
+        else:
+            normal = layer.astype(np.float32).copy()
+            if flipped:
+                normal[..., 0] *= -1  # mirroring negates x (NormalRandomFlip)
+            normal = rotate_vectors(warp(normal, np.nan), rotation)
+            out["normal"] = torch.from_numpy(normal_target(normal, _warp_fg(fg, warp)))
+        return out
+
+
+def _warp_fg(fg: np.ndarray | None, warp) -> np.ndarray | None:
+    return None if fg is None else warp(np.asarray(fg, np.uint8), 0).astype(bool)
+
+
+def depth_target(depth: np.ndarray, fg: np.ndarray | None) -> np.ndarray:
+    """(1, H, W) float32: foreground min-max normalised to [0, 1] (0 nearest), background -1 (spec §6.4)."""
+    valid = np.isfinite(depth) & (fg if fg is not None else True)
+    out = np.full(depth.shape, DEPTH_INVALID, np.float32)
+    if valid.any():
+        lo, hi = depth[valid].min(), depth[valid].max()
+        out[valid] = (depth[valid] - lo) / max(hi - lo, 1e-6)
+    return out[None]
+
+
+def normal_target(normal: np.ndarray, fg: np.ndarray | None) -> np.ndarray:
+    """(3, H, W) float32 unit normals, -1000 where invalid (background, missing) (spec §6.5)."""
+    norm = np.linalg.norm(normal, axis=-1, keepdims=True)
+    valid = np.isfinite(normal).all(axis=-1) & (norm[..., 0] > 1e-6) & (fg if fg is not None else True)
+    out = np.full(normal.shape, NORMAL_INVALID, np.float32)
+    out[valid] = normal[valid] / norm[valid]
+    return np.ascontiguousarray(out.transpose(2, 0, 1))
