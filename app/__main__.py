@@ -14,18 +14,29 @@ from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sapiens-studio", description="Sapiens Studio: annotate and analyse images of people.")
+    p = argparse.ArgumentParser(
+        prog="sapiens-studio", description="Sapiens Studio: annotate and analyse images of people."
+    )
     p.add_argument("paths", nargs="*", help="images, folders or a video to open")
     pose = p.add_mutually_exclusive_group()
     for task in ("pose", "seg", "depth", "normal"):
         (pose if task == "pose" else p).add_argument(
-            f"--{task}", metavar="CKPT",
-            help=f"{task} checkpoint to use; models given here are exactly what runs (the model manager's are ignored)")
-    pose.add_argument("--quick", action="store_true",
-                      help="pose from the quick CPU model (MediaPipe Holistic, no download) instead of a checkpoint")
+            f"--{task}",
+            metavar="CKPT",
+            help=f"{task} checkpoint to use; models given here are exactly what runs (the model manager's are ignored)",
+        )
+    pose.add_argument(
+        "--quick",
+        action="store_true",
+        help="pose from the quick CPU model (MediaPipe Holistic, no download) instead of a checkpoint",
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to run the models")
-    p.add_argument("--screenshot", type=Path, metavar="OUT.png",
-                   help="run the models on the first image, save a screenshot of the window and exit")
+    p.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="OUT.png",
+        help="run the models on the first image, save a screenshot of the window and exit",
+    )
     p.add_argument("--timeout", type=float, default=900, help="give up a --screenshot run after this many seconds")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -37,10 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         # A bundled app has no separate Python to run `-m sapiens_core.geometry.viewer`: the 3D view starts
         # this executable again with this flag, and the viewer runs in that child process.
         from sapiens_core.geometry.viewer import main as viewer_main
+
         return viewer_main(argv[1:])
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     from PySide6.QtWidgets import QApplication
 
     from sapiens_core.pipeline import QUICK_MODEL_ID

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 class ActionSpec:
     id: str
     text: str
-    menu: str                     # top-level menu title
+    menu: str  # top-level menu title
     shortcut: str | QKeySequence.StandardKey | None = None
     toolbar: bool = False
     checkable: bool = False

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Signal
@@ -29,9 +30,9 @@ log = logging.getLogger(__name__)
 
 
 class CapturePanel(QWidget):
-    snapshot_taken = Signal(str)      # PNG path; its annotation (if any) is already saved beside it
-    frame_shown = Signal(int)         # frame index now on screen, with its annotation
-    state_changed = Signal(str)       # "idle", "opening", "paused", "playing"
+    snapshot_taken = Signal(str)  # PNG path; its annotation (if any) is already saved beside it
+    frame_shown = Signal(int)  # frame index now on screen, with its annotation
+    state_changed = Signal(str)  # "idle", "opening", "paused", "playing"
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -41,8 +42,8 @@ class CapturePanel(QWidget):
         self.current_annotation = None
         self.state = "idle"
         self._shown_source: int | str | None = None  # where the frame on screen came from, and its index:
-        self._shown_frame: int | None = None         # snapshots are named after it, even after a switch
-        self._autoplay = False                       # play as soon as the source is open
+        self._shown_frame: int | None = None  # snapshots are named after it, even after a switch
+        self._autoplay = False  # play as soon as the source is open
         self.playback = CapturePlayback(self)
         self.playback.opened.connect(self._on_opened)
         self.playback.failed.connect(self._on_failed)
@@ -59,7 +60,8 @@ class CapturePanel(QWidget):
         self.sources = SourcePicker()
         self.source_combo = self.sources.combo
         self.start_button, self.pause_button, self.step_button, self.stop_button, self.snapshot_button = (
-            QPushButton(text) for text in ("Start", "Pause", "Step", "Stop", "Snapshot to annotate"))
+            QPushButton(text) for text in ("Start", "Pause", "Step", "Stop", "Snapshot to annotate")
+        )
         self.step_button.setToolTip("Show the next frame (while paused)")
         self.snapshot_button.setToolTip("Save the shown frame and its annotation, and add it to the images")
         self.scene = CanvasScene(self)

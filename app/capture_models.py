@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from .model_choice import describe_pipeline
 
@@ -30,6 +31,7 @@ class ModelChoice:
             self.set_factory(None)
             return
         from sapiens_core.pipeline import Pipeline
+
         self.key = ("models", tuple(sorted(paths.items())), device)
         self.factory = partial(Pipeline.from_paths, paths, device=device)
 
@@ -63,9 +65,11 @@ class PipelineHolder:
 
     def close_later(self) -> None:
         """Close the pipeline once no run holds it, without making the caller (the GUI) wait."""
+
         def close():
             with self.lock:
                 self._close()
+
         threading.Thread(target=close, name="capture-pipeline-close", daemon=True).start()
 
     def _close(self) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -20,25 +21,25 @@ from .capture_worker import CaptureResult, CaptureSession
 class CapturePlayback(QObject):
     """Signals come from the current session only, in the GUI thread."""
 
-    opened = Signal(object, object)   # SourceInfo, first frame (RGB) or None
-    failed = Signal(str, bool)        # one line for the user, whether the source itself is unreadable
-    finished = Signal(str)            # the source ended by itself ("end of video", "camera … stopped …")
-    status = Signal(str)              # "loading models…", "models ready (…)"
-    shown = Signal(object, bool)      # a CaptureResult to show now, whether it is the first since the open
+    opened = Signal(object, object)  # SourceInfo, first frame (RGB) or None
+    failed = Signal(str, bool)  # one line for the user, whether the source itself is unreadable
+    finished = Signal(str)  # the source ended by itself ("end of video", "camera … stopped …")
+    status = Signal(str)  # "loading models…", "models ready (…)"
+    shown = Signal(object, bool)  # a CaptureResult to show now, whether it is the first since the open
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.realtime = True                  # for sessions opened from now on (see ``capture_worker``)
+        self.realtime = True  # for sessions opened from now on (see ``capture_worker``)
         self.models = ModelChoice()
         self.holder = PipelineHolder()
         self.session: CaptureSession | None = None
         self.frames_shown = 0
-        self.shown_index: int | None = None   # frame index of the current session's last shown result
+        self.shown_index: int | None = None  # frame index of the current session's last shown result
         self._old_sessions: list[CaptureSession] = []
         self._token = 0
-        self._play_token: int | None = None   # None: not played since the open; -1: paused
+        self._play_token: int | None = None  # None: not played since the open; -1: paused
         self._step_tokens: set[int] = set()
-        self._dropped_before = 0              # drops of earlier sessions since the counters were reset
+        self._dropped_before = 0  # drops of earlier sessions since the counters were reset
         self._shown_times: collections.deque = collections.deque(maxlen=30)
 
     @property
@@ -167,7 +168,10 @@ class CapturePlayback(QObject):
         times = self._shown_times
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
         info = self.session.info if self.session is not None else None
-        position = f"frame {result.index + 1}/{info.frame_count}" if info and info.frame_count \
-            else f"frame {result.index}"
-        return (f"{position} · {fps:.1f} fps · latency {(now - result.t_read) * 1000:.0f} ms · "
-                f"model {result.infer_s * 1000:.0f} ms · dropped {self.dropped}")
+        position = (
+            f"frame {result.index + 1}/{info.frame_count}" if info and info.frame_count else f"frame {result.index}"
+        )
+        return (
+            f"{position} · {fps:.1f} fps · latency {(now - result.t_read) * 1000:.0f} ms · "
+            f"model {result.infer_s * 1000:.0f} ms · dropped {self.dropped}"
+        )

@@ -62,7 +62,7 @@ def snapshot_stem(source: int | str | None, frame_index: int | None) -> str:
 class SnapshotWriter(QObject):
     """Writes snapshots on their own threads; ``done`` follows each, in the GUI thread."""
 
-    done = Signal(str, str)      # PNG path, error ("" on success)
+    done = Signal(str, str)  # PNG path, error ("" on success)
     _written = Signal(str, str)  # the same, from a writer thread
 
     def __init__(self, parent: QObject | None = None):

@@ -65,6 +65,7 @@ class SourcePicker(QWidget):
 
     def refresh_cameras(self) -> None:
         """Probe camera indices in the background; the combo is filled when the answer comes."""
+
         def probe():
             try:
                 self._cameras_found.emit(probe_cameras())
@@ -72,6 +73,7 @@ class SourcePicker(QWidget):
                 pass
             except Exception:  # a broken camera driver: no cameras listed, files still work
                 log.exception("probing cameras")
+
         threading.Thread(target=probe, name="camera-probe", daemon=True).start()
 
     def _fill_cameras(self, indices: list) -> None:

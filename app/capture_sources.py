@@ -19,13 +19,13 @@ class CaptureError(Exception):
 
 @dataclass
 class SourceInfo:
-    kind: str                 # "camera" or "file"
-    source: int | str         # camera index or file path
-    label: str                # "Camera 0" or the file name
+    kind: str  # "camera" or "file"
+    source: int | str  # camera index or file path
+    label: str  # "Camera 0" or the file name
     width: int
     height: int
     fps: float
-    frame_count: int          # 0 when unknown (cameras, some containers)
+    frame_count: int  # 0 when unknown (cameras, some containers)
 
 
 def source_label(source: int | str) -> str:

@@ -25,8 +25,9 @@ import math
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -40,50 +41,58 @@ from .latest_slot import LatestSlot
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FPS = 25.0          # when a file does not say (or says something absurd)
-CAMERA_FAIL_LIMIT = 20      # consecutive failed camera reads (~1 s) before we call the camera gone
+DEFAULT_FPS = 25.0  # when a file does not say (or says something absurd)
+CAMERA_FAIL_LIMIT = 20  # consecutive failed camera reads (~1 s) before we call the camera gone
 CAMERA_RETRY_S = 0.05
-POLL_S = 0.1                # how often idle threads look at their stop flag
+POLL_S = 0.1  # how often idle threads look at their stop flag
 
 
 @dataclass
 class CaptureResult:
-    index: int                # frame number in the source (files: position in the video)
+    index: int  # frame number in the source (files: position in the video)
     rgb: np.ndarray
-    doc: Any                  # Annotation, or None when no models are chosen
-    token: int                # which play/step command read it (the panel shows only current tokens)
-    t_read: float             # perf_counter() when the frame was read
-    infer_s: float            # time inside pipeline.run
+    doc: Any  # Annotation, or None when no models are chosen
+    token: int  # which play/step command read it (the panel shows only current tokens)
+    t_read: float  # perf_counter() when the frame was read
+    infer_s: float  # time inside pipeline.run
 
 
 class CaptureSession(QObject):
     """One opened source, from open to stop / end / error. Signals arrive queued in the GUI thread."""
 
-    opened = Signal(object, object)   # SourceInfo, first frame (RGB) or None
-    failed = Signal(str)              # cannot open, cannot load the models, model error: one line
-    status = Signal(str)              # "loading models…", "models ready (…)"
-    result_ready = Signal()           # a CaptureResult waits in ``results``
-    finished = Signal(str)            # the source ended by itself: "end of video", "camera … stopped …"
+    opened = Signal(object, object)  # SourceInfo, first frame (RGB) or None
+    failed = Signal(str)  # cannot open, cannot load the models, model error: one line
+    status = Signal(str)  # "loading models…", "models ready (…)"
+    result_ready = Signal()  # a CaptureResult waits in ``results``
+    finished = Signal(str)  # the source ended by itself: "end of video", "camera … stopped …"
 
-    def __init__(self, source: int | str, holder: PipelineHolder, model_key: Any,
-                 factory: Callable[[], Any] | None, realtime: bool = True):
+    def __init__(
+        self,
+        source: int | str,
+        holder: PipelineHolder,
+        model_key: Any,
+        factory: Callable[[], Any] | None,
+        realtime: bool = True,
+    ):
         super().__init__()
         self.source = source
         self.is_camera = isinstance(source, int)
         self.realtime = realtime or self.is_camera
         self.info: SourceInfo | None = None
-        self.unreadable = False              # the source itself could not be opened or read
+        self.unreadable = False  # the source itself could not be opened or read
         self.frames = LatestSlot()
         self.results = LatestSlot()
         self.infer_times: collections.deque = collections.deque(maxlen=1000)  # pipeline.run s (the bench reads)
-        self.ready_at: float | None = None   # perf_counter() when the models were loaded
+        self.ready_at: float | None = None  # perf_counter() when the models were loaded
         self._holder = holder
         self._models = (model_key, factory)  # one tuple, swapped whole: the inference thread reads it per frame
         self._commands: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._ready = threading.Event()
-        self._threads = [threading.Thread(target=self._read_loop, name="capture-reader", daemon=True),
-                         threading.Thread(target=self._infer_loop, name="capture-inference", daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._read_loop, name="capture-reader", daemon=True),
+            threading.Thread(target=self._infer_loop, name="capture-inference", daemon=True),
+        ]
 
     @property
     def dropped(self) -> int:
@@ -140,14 +149,21 @@ class CaptureSession(QObject):
         fps = cap.get(cv2.CAP_PROP_FPS)
         fps = fps if math.isfinite(fps) and 0.5 <= fps <= 240 else DEFAULT_FPS
         count = 0 if self.is_camera else max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
-        self.info = SourceInfo("camera" if self.is_camera else "file", self.source, source_label(self.source),
-                               first.shape[1], first.shape[0], float(fps), count)
+        self.info = SourceInfo(
+            "camera" if self.is_camera else "file",
+            self.source,
+            source_label(self.source),
+            first.shape[1],
+            first.shape[0],
+            float(fps),
+            count,
+        )
         self.opened.emit(self.info, first)
         # A file's first frame is frame 0 and is handed on when playing starts; a camera's is stale by then.
         pending = None if self.is_camera else first
         next_index = 0 if pending is not None else 1
         playing, play_token = False, 0
-        clock: tuple[float, int] | None = None    # (time, frame index) pacing started from
+        clock: tuple[float, int] | None = None  # (time, frame index) pacing started from
         camera_fails = 0
 
         while not self._stop.is_set():

@@ -96,7 +96,7 @@ def gl_view_class():
 
         def mark(self, index: int) -> None:
             """Ring the point at ``index`` of the shown positions (drawn on top of the cloud)."""
-            self._marker.setData(pos=self.positions[index:index + 1], size=self._size * 2 + 8)
+            self._marker.setData(pos=self.positions[index : index + 1], size=self._size * 2 + 8)
 
         def look_from_camera(self) -> None:
             """Look at the points from the photo's camera, far enough back to see all of them."""
@@ -119,8 +119,11 @@ def gl_view_class():
                 if item is not None:
                     self.removeItem(item)
             self._scatter = gl.GLScatterPlotItem(pos=np.zeros((0, 3), np.float32), pxMode=True, glOptions="opaque")
-            self._marker = gl.GLScatterPlotItem(pos=np.zeros((0, 3), np.float32), color=MARKER_RGBA,
-                                                glOptions={GL.GL_DEPTH_TEST: False, GL.GL_BLEND: False})  # on top
+            self._marker = gl.GLScatterPlotItem(
+                pos=np.zeros((0, 3), np.float32),
+                color=MARKER_RGBA,
+                glOptions={GL.GL_DEPTH_TEST: False, GL.GL_BLEND: False},
+            )  # on top
             self.addItem(self._scatter)
             self.addItem(self._marker)
             self.show_points(self.positions, self._rgba, self._size)

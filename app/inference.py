@@ -36,9 +36,9 @@ def load_existing(image_path: str | Path) -> Annotation | None:
 
 
 class InferenceController(QObject):
-    image_done = Signal(str, object)     # image path, Annotation (emitted from the worker thread; queued to the GUI)
-    image_failed = Signal(str, str)      # image path, why
-    pipeline_ready = Signal(str)         # a one-line description of what runs where
+    image_done = Signal(str, object)  # image path, Annotation (emitted from the worker thread; queued to the GUI)
+    image_failed = Signal(str, str)  # image path, why
+    pipeline_ready = Signal(str)  # a one-line description of what runs where
     pipeline_failed = Signal(str)
 
     def __init__(self, runner: JobRunner, parent=None):

@@ -6,8 +6,16 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+)
 
 from sapiens_core.annotation import Annotation
 from sapiens_core.errors import SapiensError
@@ -135,10 +143,17 @@ class MainWindow(QMainWindow):
         add(ActionSpec("run_all", "Run on &all images", "&Run", "Ctrl+Shift+R", toolbar=True), self.run_all)
         add(ActionSpec("cancel", "&Cancel running jobs", "&Run", "Esc"), self.runner.cancel_all)
         add(ActionSpec("models", "&Models…", "&Run", "Ctrl+M", toolbar=True), self.open_models_dialog)
-        add(ActionSpec("quick_pose", "&Quick pose model (MediaPipe, CPU)", "&Run", checkable=True,
-                       tip="Pose from the quick CPU model: no download, a fraction of a second an image. By default it "
-                           "runs when no Sapiens pose checkpoint is chosen; check it to prefer it anyway."),
-            self._quick_pose_toggled)
+        add(
+            ActionSpec(
+                "quick_pose",
+                "&Quick pose model (MediaPipe, CPU)",
+                "&Run",
+                checkable=True,
+                tip="Pose from the quick CPU model: no download, a fraction of a second an image. By default it "
+                "runs when no Sapiens pose checkpoint is chosen; check it to prefer it anyway.",
+            ),
+            self._quick_pose_toggled,
+        )
         add(ActionSpec("open_video", "Open &video…", "&File", "Ctrl+Shift+V"), self._open_video_dialog)
         add(ActionSpec("capture", "&Capture panel", "&View", "Ctrl+Shift+C"), self._show_capture)
         add(ActionSpec("view3d", "&3D view", "&View", "Ctrl+3"), self._show_3d)
@@ -273,8 +288,11 @@ class MainWindow(QMainWindow):
     def _check_models(self) -> dict[str, str] | None:
         models = self.model_paths()
         if not models:
-            hint = "" if quick_available() else f" Or install the quick pose model, which needs no download: " \
-                                                f"{install_hint()}"
+            hint = (
+                ""
+                if quick_available()
+                else f" Or install the quick pose model, which needs no download: {install_hint()}"
+            )
             self.notify("No models", f"Choose at least one model in the model manager first.{hint}")
             return None
         return models
@@ -282,8 +300,9 @@ class MainWindow(QMainWindow):
     def run_current(self, connect=None):
         if self.current_path is None or (models := self._check_models()) is None:
             return None
-        return self.inference.predict([self.current_path], models, self.device_combo.currentText(), "Predict image",
-                                      connect)
+        return self.inference.predict(
+            [self.current_path], models, self.device_combo.currentText(), "Predict image", connect
+        )
 
     def run_all(self, connect=None):
         paths = self.files.paths()

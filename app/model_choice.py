@@ -13,8 +13,8 @@ bypass both the model manager and the quick default.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sapiens_core.pipeline import QUICK_MODEL_ID, Pipeline
 from sapiens_core.quick.pose import QuickPose
@@ -51,12 +51,16 @@ def quick_note(settings: Settings, quick_ok: bool, hint: str) -> str:
     if settings.quick_pose == "off":
         return f"The quick pose model is switched off ({toggle} switches it on)."
     if settings.quick_pose == "on":
-        return f"Pose comes from the quick pose model (MediaPipe Holistic, CPU), even beside a pose checkpoint " \
-               f"({toggle} switches it off)."
+        return (
+            f"Pose comes from the quick pose model (MediaPipe Holistic, CPU), even beside a pose checkpoint "
+            f"({toggle} switches it off)."
+        )
     if settings.model_path("pose"):
         return f"The pose checkpoint gives pose; without one the quick pose model would ({toggle} prefers it)."
-    return f"No pose checkpoint chosen: pose comes from the quick pose model (MediaPipe Holistic, CPU, no " \
-           f"download). Choose a checkpoint above for Sapiens' own keypoints."
+    return (
+        "No pose checkpoint chosen: pose comes from the quick pose model (MediaPipe Holistic, CPU, no "
+        "download). Choose a checkpoint above for Sapiens' own keypoints."
+    )
 
 
 def describe_models(models: dict[str, str]) -> str:
@@ -68,5 +72,10 @@ def describe_models(models: dict[str, str]) -> str:
 
 def describe_pipeline(pipeline: Pipeline) -> str:
     """What a loaded pipeline runs where (the provider that actually runs), the quick model named as such."""
-    return ", ".join(f"{t}: {QUICK_LABEL if isinstance(m.backend, QuickPose) else m.backend.provider}"
-                     for t, m in pipeline.models.items()) or "no models"
+    return (
+        ", ".join(
+            f"{t}: {QUICK_LABEL if isinstance(m.backend, QuickPose) else m.backend.provider}"
+            for t, m in pipeline.models.items()
+        )
+        or "no models"
+    )

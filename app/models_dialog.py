@@ -8,14 +8,30 @@ Settings are written as soon as the user changes them: there is no OK/Cancel to 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
-                               QPlainTextEdit, QProgressBar, QPushButton, QTableView, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+)
 
 from sapiens_core import hub
 from sapiens_core.cards import ModelCard, card_for_filename
@@ -24,8 +40,14 @@ from sapiens_core.models_dir import CHECKPOINT_SUFFIXES, default_models_dir
 from sapiens_core.quick import install_hint, quick_available
 
 from .model_choice import quick_note
-from .models_table import (CardTableModel, Imported, Inventory, import_checkpoint, remove_partial_download,
-                           task_from_name)
+from .models_table import (
+    CardTableModel,
+    Imported,
+    Inventory,
+    import_checkpoint,
+    remove_partial_download,
+    task_from_name,
+)
 from .settings import TASKS, Settings
 from .workers import Job, JobCancelled, JobRunner
 
@@ -39,8 +61,15 @@ _downloading_lock = threading.Lock()
 class ModelManagerDialog(QDialog):
     settings_changed = Signal()  # a model choice, the enabled tasks or the device changed
 
-    def __init__(self, settings: Settings, runner: JobRunner, parent=None, *, models_dir: Path | None = None,
-                 download_fn: DownloadFn = hub.download):
+    def __init__(
+        self,
+        settings: Settings,
+        runner: JobRunner,
+        parent=None,
+        *,
+        models_dir: Path | None = None,
+        download_fn: DownloadFn = hub.download,
+    ):
         super().__init__(parent)
         self.setObjectName("ModelManagerDialog")
         self.setWindowTitle("Models")
@@ -48,7 +77,7 @@ class ModelManagerDialog(QDialog):
         self.settings, self.runner = settings, runner
         self.models_dir = Path(models_dir) if models_dir else default_models_dir()
         self._download_fn = download_fn
-        self.job: Job | None = None        # the download / verify / import in progress (one at a time)
+        self.job: Job | None = None  # the download / verify / import in progress (one at a time)
         self._job_kind = ""
         self._diagnostics_job: Job | None = None
         self.diagnostics_dialog: QDialog | None = None
@@ -288,8 +317,12 @@ class ModelManagerDialog(QDialog):
             self._imported(result)
 
     def _job_failed(self, message: str) -> None:
-        self._error({"download": "Download failed", "verify": "Verification failed",
-                     "import": "Cannot import"}.get(self._job_kind, "Failed"), message)
+        self._error(
+            {"download": "Download failed", "verify": "Verification failed", "import": "Cannot import"}.get(
+                self._job_kind, "Failed"
+            ),
+            message,
+        )
 
     def _job_cancelled(self) -> None:
         removed = "; partial files were removed" if self._job_kind in ("download", "import") else ""
@@ -358,8 +391,9 @@ class ModelManagerDialog(QDialog):
             return None
         if path is None:
             patterns = " ".join(f"*{s}" for s in CHECKPOINT_SUFFIXES)
-            path, _ = QFileDialog.getOpenFileName(self, "Import a model file", self.settings.last_folder,
-                                                  f"Model files ({patterns});;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import a model file", self.settings.last_folder, f"Model files ({patterns});;All files (*)"
+            )
         if not path:
             return None
         source = Path(path)
@@ -367,15 +401,18 @@ class ModelManagerDialog(QDialog):
         task = card.task if card else (self.import_task.currentData() or task_from_name(source.name))
         models_dir = self.models_dir
         self._say(f"Checking {source.name}…")
-        return self._start("import", f"Import {source.name}",
-                           lambda report: import_checkpoint(source, models_dir, task, report))
+        return self._start(
+            "import", f"Import {source.name}", lambda report: import_checkpoint(source, models_dir, task, report)
+        )
 
     def _imported(self, result: Imported) -> None:
         self.refresh()
         what = "Imported" if result.copied else "Already installed:"
         if result.task is None:
-            self._say(f"{what} {result.path.name} ({result.format}). Its task is not known from the name, so it is "
-                      "offered for every task below.")
+            self._say(
+                f"{what} {result.path.name} ({result.format}). Its task is not known from the name, so it is "
+                "offered for every task below."
+            )
             return
         if not self.settings.model_path(result.task):
             self.use_model(result.task, result.path)  # the first model of a task is the one a user wants to run
@@ -402,8 +439,7 @@ class ModelManagerDialog(QDialog):
         if self._diagnostics_job is None:
             self.diagnostics_text.setPlainText("Collecting device information…")
             # Importing torch and opening an ONNX Runtime session take seconds the first time: not on the GUI thread.
-            self._diagnostics_job = self.runner.start("Diagnostics", _diagnostics_text,
-                                                      self._connect_diagnostics)
+            self._diagnostics_job = self.runner.start("Diagnostics", _diagnostics_text, self._connect_diagnostics)
         self.diagnostics_dialog.show()
         self.diagnostics_dialog.raise_()
         return self.diagnostics_dialog
@@ -421,4 +457,3 @@ def _diagnostics_text(report) -> str:
     from sapiens_core.diagnostics import device_report
 
     return device_report().as_text()
-

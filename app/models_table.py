@@ -27,8 +27,15 @@ from .settings import TASKS
 IMPORTED_FOLDER = "imported"
 _COPY_CHUNK = 1 << 22
 # Words that name a task in a file name; "normals" and "segmentation" occur in community exports.
-_TASK_WORDS = {"pose": "pose", "keypoints": "pose", "seg": "seg", "segmentation": "seg", "depth": "depth",
-               "normal": "normal", "normals": "normal"}
+_TASK_WORDS = {
+    "pose": "pose",
+    "keypoints": "pose",
+    "seg": "seg",
+    "segmentation": "seg",
+    "depth": "depth",
+    "normal": "normal",
+    "normals": "normal",
+}
 
 
 def task_from_name(filename: str) -> str | None:
@@ -197,8 +204,10 @@ def import_checkpoint(source: Path, models_dir: Path, task: str | None, report) 
     report(0, 0, f"Checking {source.name}")
     fmt = detect_format(source)  # CheckpointError with a one-line reason for a foreign, empty or truncated file
     if source.suffix.lower() not in CHECKPOINT_SUFFIXES:
-        raise CheckpointError(f"{source.name} is a {fmt} model, but only files ending in "
-                              f"{', '.join(CHECKPOINT_SUFFIXES)} are found in the models folder; rename it first")
+        raise CheckpointError(
+            f"{source.name} is a {fmt} model, but only files ending in "
+            f"{', '.join(CHECKPOINT_SUFFIXES)} are found in the models folder; rename it first"
+        )
     models_dir = Path(models_dir)
     if models_dir.resolve() in source.resolve().parents:
         return Imported(source, fmt, task, copied=False)

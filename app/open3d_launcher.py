@@ -24,8 +24,9 @@ FROZEN_VIEWER_FLAG = "--open3d-viewer"
 
 def viewer_command(ply_path: str, point_size: float, title: str) -> list[str]:
     """Program and arguments of the Open3D viewer process (a function so tests can substitute a fake)."""
-    launcher = [sys.executable, FROZEN_VIEWER_FLAG] if getattr(sys, "frozen", False) else \
-        [sys.executable, "-m", VIEWER_MODULE]
+    launcher = (
+        [sys.executable, FROZEN_VIEWER_FLAG] if getattr(sys, "frozen", False) else [sys.executable, "-m", VIEWER_MODULE]
+    )
     return [*launcher, ply_path, "--point-size", f"{point_size:g}", "--title", title]
 
 

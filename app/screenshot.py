@@ -26,6 +26,7 @@ class ScreenshotRun(QObject):
             return self._fail("no image to show (give an image path)")
         if not w.model_paths():
             return self._save()
+
         def connect(job) -> None:
             job.failed.connect(self._fail)
             job.succeeded.connect(lambda _n: QTimer.singleShot(50, self._save))

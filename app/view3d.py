@@ -33,14 +33,14 @@ from .view3d_display import CloudDisplay
 
 log = logging.getLogger(__name__)
 
-SYNC_PIXELS = 1_000_000       # depth maps larger than this are back-projected on the job runner
+SYNC_PIXELS = 1_000_000  # depth maps larger than this are back-projected on the job runner
 
 
 class View3DWidget(QWidget):
-    point_picked = Signal(int, int)   # source pixel (x, y) of the clicked point
-    cloud_changed = Signal(int)       # number of points now shown (0: nothing to show)
-    file_written = Signal(str)        # an exported .ply
-    viewer_finished = Signal(str)     # "" when the Open3D window closed normally, else what went wrong
+    point_picked = Signal(int, int)  # source pixel (x, y) of the clicked point
+    cloud_changed = Signal(int)  # number of points now shown (0: nothing to show)
+    file_written = Signal(str)  # an exported .ply
+    viewer_finished = Signal(str)  # "" when the Open3D window closed normally, else what went wrong
 
     def __init__(self, runner=None, parent=None):
         """``runner``: the app's JobRunner, for building big clouds and writing files off the GUI thread."""
@@ -53,14 +53,14 @@ class View3DWidget(QWidget):
             runner.job_finished.connect(self._job_finished)
         self.image = self.annotation = None
         self.cloud: Cloud | None = None
-        self.colors: np.ndarray | None = None       # (N, 3) of the shown cloud
+        self.colors: np.ndarray | None = None  # (N, 3) of the shown cloud
         self._positions = np.zeros((0, 3), np.float32)  # display frame: centred, z up
-        self._extent = 1.0                          # the cloud's size
+        self._extent = 1.0  # the cloud's size
         self._generation = 0
         self._dirty = False
-        self._reset_camera = True                   # frame the next cloud from the photo's camera
-        self._dock = None                           # the QDockWidget we live in, if any
-        self._note = "No image yet."                # why there is nothing to show, "" when there is
+        self._reset_camera = True  # frame the next cloud from the photo's camera
+        self._dock = None  # the QDockWidget we live in, if any
+        self._note = "No image yet."  # why there is nothing to show, "" when there is
         self.viewers = Open3DViewers(self)
         self.viewers.finished.connect(self._viewer_finished)
         self._build_ui()
@@ -69,7 +69,12 @@ class View3DWidget(QWidget):
         self.controls = View3DControls()
         c = self.controls
         self.color_combo, self.focal_spin, self.relief_spin, self.size_spin, self.stride_spin = (
-            c.color_combo, c.focal_spin, c.relief_spin, c.size_spin, c.stride_spin)
+            c.color_combo,
+            c.focal_spin,
+            c.relief_spin,
+            c.size_spin,
+            c.stride_spin,
+        )
         self.reset_button, self.export_button, self.open3d_button = c.reset_button, c.export_button, c.open3d_button
         self.stack = CloudDisplay()
         self.message = self.stack.message
@@ -146,8 +151,9 @@ class View3DWidget(QWidget):
         """Show ``annotation``'s depth (with ``image_rgb`` for colours); either may be None to clear."""
         old = self.annotation
         self.image, self.annotation = image_rgb, annotation
-        self.controls.allow_parts(bool(annotation is not None and annotation.part_map is not None
-                                       and annotation.class_schema))
+        self.controls.allow_parts(
+            bool(annotation is not None and annotation.part_map is not None and annotation.class_schema)
+        )
         # New results for the same image keep the user's viewpoint; another image starts from its camera.
         same_image = old is not None and annotation is not None and old.image_path == annotation.image_path
         self._reset_camera = self._reset_camera or not same_image or not len(self._positions)
@@ -171,13 +177,22 @@ class View3DWidget(QWidget):
         if doc is None or doc.depth is None:
             self._cloud_ready(None, "No image yet." if doc is None else "No depth for this image: run a depth model.")
             return
-        build = functools.partial(build_cloud, self._generation, doc.depth, doc.foreground,
-                                  self.focal_spin.value() * max(doc.depth.shape), self.relief_spin.value(),
-                                  self.stride_spin.value())
+        build = functools.partial(
+            build_cloud,
+            self._generation,
+            doc.depth,
+            doc.foreground,
+            self.focal_spin.value() * max(doc.depth.shape),
+            self.relief_spin.value(),
+            self.stride_spin.value(),
+        )
         if self.runner is not None and doc.depth.size > SYNC_PIXELS:
             self.status.setText("Building the point cloud…")
-            self.runner.start("3D point cloud", lambda report: build(),
-                              lambda job: self._job_slots.__setitem__(job, self._cloud_ready))
+            self.runner.start(
+                "3D point cloud",
+                lambda report: build(),
+                lambda job: self._job_slots.__setitem__(job, self._cloud_ready),
+            )
             return
         try:
             self._cloud_ready(build())
@@ -238,8 +253,9 @@ class View3DWidget(QWidget):
 
     def _export_dialog(self) -> None:
         folder = Path(self.annotation.image_path).parent if self.annotation is not None else Path.home()
-        path, _ = QFileDialog.getSaveFileName(self, "Export point cloud", str(folder / f"{self._stem()}_cloud.ply"),
-                                              "PLY point cloud (*.ply)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export point cloud", str(folder / f"{self._stem()}_cloud.ply"), "PLY point cloud (*.ply)"
+        )
         if path:
             self.export_ply(path if path.lower().endswith(".ply") else path + ".ply")
 

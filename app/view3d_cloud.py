@@ -16,22 +16,23 @@ import numpy as np
 from sapiens_core.geometry import colors_from_image, colors_from_parts, depth_to_points
 from sapiens_core.schema import class_schema
 
-MAX_POINTS = 300_000          # "auto" stride target: ~12 fps at 786k points on software GL, so well above 25 here
-PICK_RADIUS_PX = 6.0          # how far from a point a click may land and still select it
-FRONT_TOLERANCE = 0.02        # of the cloud's size: candidates this much behind the nearest still count as front
-PLAIN_RGB = (0.8, 0.8, 0.8)   # colour when the chosen source is missing
+MAX_POINTS = 300_000  # "auto" stride target: ~12 fps at 786k points on software GL, so well above 25 here
+PICK_RADIUS_PX = 6.0  # how far from a point a click may land and still select it
+FRONT_TOLERANCE = 0.02  # of the cloud's size: candidates this much behind the nearest still count as front
+PLAIN_RGB = (0.8, 0.8, 0.8)  # colour when the chosen source is missing
 
 
 @dataclass
 class Cloud:
-    generation: int      # which build request made it: an older one is dropped when a newer was asked for
-    points: np.ndarray   # (N, 3) camera frame: x right, y down, z forward
-    pixels: np.ndarray   # (N, 2) source pixel (x, y)
+    generation: int  # which build request made it: an older one is dropped when a newer was asked for
+    points: np.ndarray  # (N, 3) camera frame: x right, y down, z forward
+    pixels: np.ndarray  # (N, 2) source pixel (x, y)
     stride: int
 
 
-def build_cloud(generation: int, depth: np.ndarray, mask: np.ndarray | None, focal: float, relief: float,
-                stride: int) -> Cloud:
+def build_cloud(
+    generation: int, depth: np.ndarray, mask: np.ndarray | None, focal: float, relief: float, stride: int
+) -> Cloud:
     """Back-project ``depth`` (where ``mask``, if given); ``stride`` 0 picks one that keeps ``MAX_POINTS``.
     Raises ValueError for a mask of another size."""
     if stride == 0:
@@ -57,8 +58,7 @@ def cloud_colors(cloud: Cloud | None, source: str, image: np.ndarray | None, doc
     grey when that source is missing. Raises ValueError/KeyError for an image of another size or an unknown
     class set."""
     colors = None
-    if cloud is not None and source == "parts" and doc is not None and doc.part_map is not None \
-            and doc.class_schema:
+    if cloud is not None and source == "parts" and doc is not None and doc.part_map is not None and doc.class_schema:
         colors = colors_from_parts(doc.part_map, cloud.pixels, class_schema(doc.class_schema).colors)
     elif cloud is not None and source == "image" and image is not None:
         colors = colors_from_image(image, cloud.pixels)
@@ -88,8 +88,9 @@ def project_points(positions: np.ndarray, mvp: np.ndarray, width: float, height:
     return xy, w, in_front
 
 
-def pick_index(xy: np.ndarray, depth: np.ndarray, in_front: np.ndarray, x: float, y: float, radius: float,
-               extent: float) -> int | None:
+def pick_index(
+    xy: np.ndarray, depth: np.ndarray, in_front: np.ndarray, x: float, y: float, radius: float, extent: float
+) -> int | None:
     """The point under (x, y), given every point's screen position and eye distance (``project_points``):
     within ``radius`` pixels, on the front surface (see ``FRONT_TOLERANCE``), nearest the cursor."""
     distance = np.hypot(xy[:, 0] - x, xy[:, 1] - y)

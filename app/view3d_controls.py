@@ -19,25 +19,46 @@ class View3DControls(QWidget):
         self.color_combo = QComboBox()
         self.color_combo.addItem("Image colours", "image")
         self.color_combo.addItem("Body parts", "parts")
-        self.focal_spin = QDoubleSpinBox(minimum=0.2, maximum=10.0, singleStep=0.1, value=1.0, suffix=" × size",
-                                         toolTip="Focal length as a multiple of the image's larger side: smaller "
-                                                 "is wider-angle (stronger perspective), larger is flatter.")
-        self.relief_spin = QDoubleSpinBox(minimum=0.0, maximum=3.0, singleStep=0.05, value=DEFAULT_RELIEF,
-                                          toolTip="Depth is relative: front-to-back extent of the cloud as a "
-                                                  "multiple of the image's larger side.")
+        self.focal_spin = QDoubleSpinBox(
+            minimum=0.2,
+            maximum=10.0,
+            singleStep=0.1,
+            value=1.0,
+            suffix=" × size",
+            toolTip="Focal length as a multiple of the image's larger side: smaller "
+            "is wider-angle (stronger perspective), larger is flatter.",
+        )
+        self.relief_spin = QDoubleSpinBox(
+            minimum=0.0,
+            maximum=3.0,
+            singleStep=0.05,
+            value=DEFAULT_RELIEF,
+            toolTip="Depth is relative: front-to-back extent of the cloud as a multiple of the image's larger side.",
+        )
         self.size_spin = QDoubleSpinBox(minimum=1.0, maximum=20.0, singleStep=0.5, value=2.0, suffix=" px")
-        self.stride_spin = QSpinBox(minimum=0, maximum=64, value=0, specialValueText="auto",
-                                    toolTip=f"Use every n-th pixel; auto keeps at most {MAX_POINTS:,} points. "
-                                            "Exports use the same points as shown.")
+        self.stride_spin = QSpinBox(
+            minimum=0,
+            maximum=64,
+            value=0,
+            specialValueText="auto",
+            toolTip=f"Use every n-th pixel; auto keeps at most {MAX_POINTS:,} points. "
+            "Exports use the same points as shown.",
+        )
         self.reset_button = QPushButton("Reset view")
         self.export_button = QPushButton("Export .ply…")
         self.open3d_button = QPushButton("Open in Open3D")
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        for i, (text, widget) in enumerate((("Colour", self.color_combo), ("Focal", self.focal_spin),
-                                            ("Depth", self.relief_spin), ("Point", self.size_spin),
-                                            ("Stride", self.stride_spin))):
+        for i, (text, widget) in enumerate(
+            (
+                ("Colour", self.color_combo),
+                ("Focal", self.focal_spin),
+                ("Depth", self.relief_spin),
+                ("Point", self.size_spin),
+                ("Stride", self.stride_spin),
+            )
+        ):
             grid.addWidget(QLabel(text), i // 2, 2 * (i % 2))
             grid.addWidget(widget, i // 2, 2 * (i % 2) + 1)
         grid.addWidget(self.reset_button, 2, 2, 1, 2)
@@ -48,7 +69,7 @@ class View3DControls(QWidget):
 
     @property
     def color_source(self) -> str:
-        """"image" or "parts"."""
+        """ "image" or "parts"."""
         return self.color_combo.currentData()
 
     def allow_parts(self, allowed: bool) -> None:

@@ -20,19 +20,19 @@ class CloudDisplay(QStackedWidget):
     everything that would draw does nothing."""
 
     point_clicked = Signal(int)  # index of the clicked point among the shown ones
-    gl_lost = Signal()           # the GL view failed and is gone (``no_gl`` says why)
+    gl_lost = Signal()  # the GL view failed and is gone (``no_gl`` says why)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.message = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True, objectName="view3dMessage")
         self.addWidget(self.message)
-        self.view = None                  # the CloudGLView once made; None before, or without GL
-        self.no_gl: str | None = None     # why there is no GL view, once known
+        self.view = None  # the CloudGLView once made; None before, or without GL
+        self.no_gl: str | None = None  # why there is no GL view, once known
         self.positions = np.zeros((0, 3), np.float32)  # display frame: centred, z up
-        self.extent = 1.0                 # the cloud's size, for picking the front surface
+        self.extent = 1.0  # the cloud's size, for picking the front surface
         self._rgba = np.ones((0, 4), np.float32)
         self._size = 2.0
-        self._auto_fit = True             # re-frame the cloud on resizes until the user moves the camera
+        self._auto_fit = True  # re-frame the cloud on resizes until the user moves the camera
 
     def make_view(self) -> bool:
         """Make the GL view unless it exists or cannot be made; True when one was made just now."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -28,12 +29,12 @@ Report = Callable[[int, int, str], None]
 
 class Job(QObject):
     # qint64: byte counts of multi-GB downloads overflow a C int.
-    progress = Signal("qint64", "qint64", str)   # done, total, text
+    progress = Signal("qint64", "qint64", str)  # done, total, text
     succeeded = Signal(object)
-    failed = Signal(str)               # one-line message for the user
+    failed = Signal(str)  # one-line message for the user
     cancelled = Signal()
-    finished = Signal()                # after any of the three above
-    _ended = Signal(object)            # the runner's hook, delivered on the GUI thread
+    finished = Signal()  # after any of the three above
+    _ended = Signal(object)  # the runner's hook, delivered on the GUI thread
 
     def __init__(self, name: str, fn: Callable[[Report], Any]):
         super().__init__()

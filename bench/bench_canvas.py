@@ -32,9 +32,18 @@ def _doc(w: int, h: int, people: int = PEOPLE):
         xy = np.stack([cx + rng.normal(0, w / 20, 308), cy + rng.normal(0, h / 10, 308)], 1)
         persons.append(Person.from_prediction(pid, xy.astype(np.float32), np.full(308, 0.9, np.float32)))
     part_map = (np.arange(h)[:, None] // max(1, h // 28) + np.zeros((1, w), int)).clip(0, 27).astype(np.uint8)
-    return Annotation(image_path="bench.png", image_size=(w, h), keypoint_schema="goliath_308",
-                      class_schema="sapiens_28", persons=persons, part_map=part_map, foreground=part_map > 0,
-                      depth=None, normal=None, models={})
+    return Annotation(
+        image_path="bench.png",
+        image_size=(w, h),
+        keypoint_schema="goliath_308",
+        class_schema="sapiens_28",
+        persons=persons,
+        part_map=part_map,
+        foreground=part_map > 0,
+        depth=None,
+        normal=None,
+        models={},
+    )
 
 
 def _paint(view) -> None:
@@ -80,8 +89,10 @@ def _naive_items(doc, scene) -> list:
     schema = keypoint_schema(doc.keypoint_schema)
     w, h = doc.image_size
     r = max(1.5, float(np.hypot(w, h)) / 400.0)  # the scene's radius
-    pens = [QPen(QColor(*map(int, c)), max(1.0, r * 0.5), Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
-            for c in schema.skeleton_colors]
+    pens = [
+        QPen(QColor(*map(int, c)), max(1.0, r * 0.5), Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
+        for c in schema.skeleton_colors
+    ]
     brushes = [QBrush(QColor(*map(int, c))) for c in schema.colors]
     items = []  # (item, score of the point, or the lower score of the link's two points)
     for person in doc.persons:
@@ -146,12 +157,16 @@ def _bench_size(w: int, h: int) -> None:
     base = _frame_ms(nview), _restyle_ms(nview, restyle_naive)
     nview.close()
 
-    print(f"canvas {w}x{h}, {PEOPLE} people x 308 kp + part map: "
-          f"set_annotation (part map + skeletons) {load_ms:.0f} ms; "
-          f"baseline point and link items alone {naive_load_ms:.0f} ms")
+    print(
+        f"canvas {w}x{h}, {PEOPLE} people x 308 kp + part map: "
+        f"set_annotation (part map + skeletons) {load_ms:.0f} ms; "
+        f"baseline point and link items alone {naive_load_ms:.0f} ms"
+    )
     for what, a, b in (("frame", ours[0], base[0]), ("restyle + frame", ours[1], base[1])):
-        print(f"  {what:16s} {a:6.1f} ms one item per skeleton vs {b:6.1f} ms one item per point and link: "
-              f"ratio {b / a:.2f}x")
+        print(
+            f"  {what:16s} {a:6.1f} ms one item per skeleton vs {b:6.1f} ms one item per point and link: "
+            f"ratio {b / a:.2f}x"
+        )
 
 
 def _bench_open_100mp() -> None:
@@ -186,9 +201,11 @@ def _bench_open_100mp() -> None:
         view.fit()
         _paint(view)
         shown = time.perf_counter() - t0
-        print(f"open 100 MP JPEG ({w}x{h}): read_image {ours:.2f} s vs bare cv2.imread {base:.2f} s "
-              f"(ratio {ours / base:.2f}); on the canvas and painted {shown:.2f} s later; "
-              f"{image.nbytes / 1e6:.0f} MB as RGB")
+        print(
+            f"open 100 MP JPEG ({w}x{h}): read_image {ours:.2f} s vs bare cv2.imread {base:.2f} s "
+            f"(ratio {ours / base:.2f}); on the canvas and painted {shown:.2f} s later; "
+            f"{image.nbytes / 1e6:.0f} MB as RGB"
+        )
         view.close()
         del image
 

@@ -30,7 +30,7 @@ def _write_video(path: Path) -> list[np.ndarray]:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (WIDTH, HEIGHT))
     for i in range(FRAMES):
         bgr = np.full((HEIGHT, WIDTH, 3), 40, np.uint8)
-        bgr[60:200, 20 + i * 10:80 + i * 10] = 230
+        bgr[60:200, 20 + i * 10 : 80 + i * 10] = 230
         writer.write(bgr)
     writer.release()
     cap, frames = cv2.VideoCapture(str(path)), []
@@ -52,7 +52,7 @@ def main() -> None:
     from app.capture import CapturePanel
     from sapiens_core.pipeline import Frame, Pipeline
 
-    app = QApplication.instance() or QApplication([])
+    app = QApplication.instance() or QApplication([])  # noqa: F841 - widgets need it alive
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(tmp) / "tiny_pose_torchscript.pt2"
         save_checkpoint(build_tiny_model("pose"), ckpt, "torchscript")
@@ -101,14 +101,20 @@ def main() -> None:
     in_loop = statistics.mean(session.infer_times)
     alone = statistics.mean(direct)
     print(f"capture loop (tiny pose, CPU, {WIDTH}x{HEIGHT}, {n}/{len(frames)} frames shown, {message}):")
-    print(f"  pipeline.run alone:      {alone * 1000:7.1f} ms/frame (mean; median {statistics.median(direct) * 1000:.1f})")
+    print(
+        f"  pipeline.run alone:      {alone * 1000:7.1f} ms/frame (mean; median {statistics.median(direct) * 1000:.1f})"
+    )
     print(f"  pipeline.run in the loop:{in_loop * 1000:7.1f} ms/frame (mean, inference thread)")
     print(f"  whole loop per frame:    {per_frame * 1000:7.1f} ms/frame (models ready -> last frame on screen)")
-    print(f"  overhead: {(per_frame - alone) * 1000:+.1f} ms/frame, ratio loop/alone {per_frame / alone:.3f}, "
-          f"dropped {panel.frames_dropped}")
+    print(
+        f"  overhead: {(per_frame - alone) * 1000:+.1f} ms/frame, ratio loop/alone {per_frame / alone:.3f}, "
+        f"dropped {panel.frames_dropped}"
+    )
     # Less exposed to other load on the machine than the line above: both sides measured in the same seconds.
-    print(f"  loop beyond its own pipeline.run: {(per_frame - in_loop) * 1000:+.2f} ms/frame "
-          f"({(per_frame - in_loop) / in_loop * 100:+.2f} %)")
+    print(
+        f"  loop beyond its own pipeline.run: {(per_frame - in_loop) * 1000:+.2f} ms/frame "
+        f"({(per_frame - in_loop) / in_loop * 100:+.2f} %)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ def realistic_heatmaps(seed: int = 0) -> np.ndarray:
     ys, xs = np.arange(H, dtype=np.float32), np.arange(W, dtype=np.float32)
     mu = rng.uniform([-4, -4], [W + 3, H + 3], size=(K, 2)).astype(np.float32)
     amp = rng.uniform(0.05, 1.0, K).astype(np.float32)
-    gx = np.exp(-(xs[None, :] - mu[:, :1]) ** 2 / (2 * SIGMA ** 2))
-    gy = np.exp(-(ys[None, :] - mu[:, 1:]) ** 2 / (2 * SIGMA ** 2))
+    gx = np.exp(-((xs[None, :] - mu[:, :1]) ** 2) / (2 * SIGMA**2))
+    gy = np.exp(-((ys[None, :] - mu[:, 1:]) ** 2) / (2 * SIGMA**2))
     hm = amp[:, None, None] * gy[:, :, None] * gx[:, None, :]
     hm += rng.normal(0, 0.01, hm.shape).astype(np.float32)
     return hm.astype(np.float32)[None]
@@ -53,8 +53,10 @@ def main() -> None:
     print(f"  decode_heatmaps (windowed)            {fast * 1e3:8.2f} ms")
     print(f"  decode_heatmaps_reference (float64)   {ref * 1e3:8.2f} ms   speed-up x{ref / fast:.1f}")
     print(f"  reference, mmpose float32 arithmetic  {ref32 * 1e3:8.2f} ms   speed-up x{ref32 / fast:.1f}")
-    print(f"  max |coord difference| vs reference:       {np.abs(c_fast - c_ref).max():.3g} px"
-          f"  (scores identical: {bool(np.array_equal(s_fast, s_ref))})")
+    print(
+        f"  max |coord difference| vs reference:       {np.abs(c_fast - c_ref).max():.3g} px"
+        f"  (scores identical: {bool(np.array_equal(s_fast, s_ref))})"
+    )
     print(f"  max |coord difference| vs mmpose float32:  {np.abs(c_fast - c_32).max():.3g} px")
 
 

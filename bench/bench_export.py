@@ -57,8 +57,15 @@ def _template(folder: Path) -> tuple[str, dict[str, bytes], bytes]:
         persons.append(person)
     part_map = np.zeros((H, W), np.uint8)
     part_map[20:100, 20:70] = rng.integers(1, 28, (80, 50), dtype=np.uint8)
-    doc = Annotation(str(image_path), (W, H), "goliath_308", "sapiens_28", persons=persons, part_map=part_map,
-                     foreground=part_map > 0)
+    doc = Annotation(
+        str(image_path),
+        (W, H),
+        "goliath_308",
+        "sapiens_28",
+        persons=persons,
+        part_map=part_map,
+        foreground=part_map > 0,
+    )
     path = doc.save(folder / "project" / "TEMPLATE.json")
     sides = {Path(p).name: Path(p).read_bytes() for p in doc.side_files.values()}
     text = path.read_text()
@@ -81,8 +88,9 @@ def make_project(folder: Path, count: int) -> Path:
 
 
 def run_export(project: Path, fmt: str, out: Path) -> dict:
-    result = subprocess.run([sys.executable, "-c", _CHILD, str(project), fmt, str(out)], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(project), fmt, str(out)], capture_output=True, text=True, check=True
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -96,13 +104,17 @@ def main(argv: list[str] | None = None) -> None:
             for fmt in formats:
                 out = folder / "out" / (fmt if fmt == "labelme" else f"{fmt}.json")
                 results[fmt, count] = r = run_export(project, fmt, out)
-                print(f"{fmt:16s} {count:6d} docs: {r['images'] / r['seconds']:8.0f} docs/s, "
-                      f"peak {r['peak_mb']:6.0f} MB", flush=True)
+                print(
+                    f"{fmt:16s} {count:6d} docs: {r['images'] / r['seconds']:8.0f} docs/s, peak {r['peak_mb']:6.0f} MB",
+                    flush=True,
+                )
             shutil.rmtree(folder)
     for fmt in formats:
         small, large = results[fmt, SIZES[0]], results[fmt, SIZES[1]]
-        print(f"{fmt:16s} 10k vs 1k: peak memory x{large['peak_mb'] / small['peak_mb']:.2f}, "
-              f"speed x{(large['images'] / large['seconds']) / (small['images'] / small['seconds']):.2f}")
+        print(
+            f"{fmt:16s} 10k vs 1k: peak memory x{large['peak_mb'] / small['peak_mb']:.2f}, "
+            f"speed x{(large['images'] / large['seconds']) / (small['images'] / small['seconds']):.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -35,10 +35,18 @@ ROOT = Path(__file__).resolve().parents[1]
 IMAGE = ROOT / "resources" / "astronaut.png"
 GOAL = 0.05
 # The functions Pipeline.run calls through ``sapiens_core.tasks``, timed under these stage names.
-STAGES = {"resize_for_model": "preprocess", "normalize": "preprocess", "crop_person": "crop",
-          "box_to_center_scale": "crop", "decode_pose": "decode", "merge_flip_test": "decode",
-          "flip_images": "preprocess", "logits_to_classes": "postprocess", "postprocess_depth": "postprocess",
-          "postprocess_normal": "postprocess"}
+STAGES = {
+    "resize_for_model": "preprocess",
+    "normalize": "preprocess",
+    "crop_person": "crop",
+    "box_to_center_scale": "crop",
+    "decode_pose": "decode",
+    "merge_flip_test": "decode",
+    "flip_images": "preprocess",
+    "logits_to_classes": "postprocess",
+    "postprocess_depth": "postprocess",
+    "postprocess_normal": "postprocess",
+}
 # Inside the "write" stage: what ``predict`` calls from its own module, and the document's save.
 WRITE_STAGES = {"render_overlay": "overlay render", "write_part_map_color": "seg colour png"}
 
@@ -62,6 +70,7 @@ class Clock:
         def timed(*args, **kwargs):
             with self.stage(name):
                 return fn(*args, **kwargs)
+
         return timed
 
 
@@ -81,6 +90,7 @@ class Forwards:
             out = self.outputs[task][self._next[task]]
             self._next[task] += 1
             return out.copy()  # the pipeline may write into what it gets
+
         return recorded
 
     def replay(self) -> None:
@@ -181,8 +191,10 @@ def report(label: str, clock: Clock, wall: float, forward: float) -> float:
     writes.append(("overlay png", s["write"] - sum(v for _, v in writes)))
     ratio = overhead / forward if forward else float("nan")
     ms = lambda items: ", ".join(f"{k} {v * 1000:.0f}" for k, v in items)  # noqa: E731
-    print(f"    {label}: overhead {overhead * 1000:.0f} ms = {ratio:.2%} of the forward "
-          f"({'within' if ratio <= GOAL else 'over'} the {GOAL:.0%} goal)")
+    print(
+        f"    {label}: overhead {overhead * 1000:.0f} ms = {ratio:.2%} of the forward "
+        f"({'within' if ratio <= GOAL else 'over'} the {GOAL:.0%} goal)"
+    )
     print(f"      {ms(run)} ms; write {s['write'] * 1000:.0f} ms ({ms(writes)} ms)")
     return ratio
 
@@ -190,8 +202,12 @@ def report(label: str, clock: Clock, wall: float, forward: float) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="pose,seg", help="comma-separated tasks (default: pose,seg)")
-    parser.add_argument("--images", default="large", choices=("large", "small", "both"),
-                        help="large: a 4032x3024 JPEG (default); small: the 512x512 PNG; both")
+    parser.add_argument(
+        "--images",
+        default="large",
+        choices=("large", "small", "both"),
+        help="large: a 4032x3024 JPEG (default); small: the 512x512 PNG; both",
+    )
     args = parser.parse_args([] if argv is None else argv)
     import torch
 
@@ -200,9 +216,11 @@ def main(argv: list[str] | None = None) -> None:
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     t0 = time.perf_counter()
     pipeline = build_pipeline(tasks)
-    print(f"pipeline overhead vs a Sapiens-0.3B forward on the CPU (random weights, eager fp32, torch "
-          f"{torch.__version__}, {torch.get_num_threads()} threads); models {', '.join(tasks)} built in "
-          f"{time.perf_counter() - t0:.1f} s")
+    print(
+        f"pipeline overhead vs a Sapiens-0.3B forward on the CPU (random weights, eager fp32, torch "
+        f"{torch.__version__}, {torch.get_num_threads()} threads); models {', '.join(tasks)} built in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -215,9 +233,11 @@ def main(argv: list[str] | None = None) -> None:
                     warm_wall = run_one(pipeline, path, folder, warm)
                 forward = forward_seconds(cold)
                 w, h = read_image_size(path)
-                print(f"  {path.name} ({w}x{h}): forward {forward:.2f} s ("
-                      + ", ".join(f"{k[8:]} {v:.2f}" for k, v in sorted(cold.seconds.items())
-                                  if k.startswith("forward ")) + ")")
+                print(
+                    f"  {path.name} ({w}x{h}): forward {forward:.2f} s ("
+                    + ", ".join(f"{k[8:]} {v:.2f}" for k, v in sorted(cold.seconds.items()) if k.startswith("forward "))
+                    + ")"
+                )
                 report("cold", cold, cold_wall, forward)
                 report("warm", warm, warm_wall, forward)
     finally:

@@ -20,11 +20,13 @@ QUICK_RUNS = 10
 
 def _load_image() -> np.ndarray:
     from PIL import Image
+
     return np.asarray(Image.open(IMAGE).convert("RGB"))
 
 
 def _time_quick(image: np.ndarray) -> float | None:
     from sapiens_core.quick import QuickModel, install_hint, quick_available
+
     if not quick_available():
         print(f"quick (mediapipe holistic): skipped - not installed ({install_hint()})")
         return None
@@ -39,20 +41,24 @@ def _time_quick(image: np.ndarray) -> float | None:
             times.append(time.perf_counter() - t0)
     labeled = 0 if result is None else int(result.labeled.sum())
     per = statistics.median(times)
-    print(f"quick (mediapipe holistic, CPU): {per * 1000:.1f} ms/image (median of {QUICK_RUNS}, "
-          f"min {min(times) * 1000:.1f}; first call {warm * 1000:.0f} ms), {image.shape[1]}x{image.shape[0]}, "
-          f"{labeled}/308 keypoints labeled")
+    print(
+        f"quick (mediapipe holistic, CPU): {per * 1000:.1f} ms/image (median of {QUICK_RUNS}, "
+        f"min {min(times) * 1000:.1f}; first call {warm * 1000:.0f} ms), {image.shape[1]}x{image.shape[0]}, "
+        f"{labeled}/308 keypoints labeled"
+    )
     return per
 
 
 def _time_sapiens(image: np.ndarray) -> float | None:
     try:
         import torch
+
         from sapiens_core.nn import build_model
     except Exception as e:  # torch missing or the nn package not there yet
         print(f"sapiens 0.3B pose forward: skipped ({type(e).__name__}: {e})")
         return None
     import cv2
+
     t0 = time.perf_counter()
     model = build_model("pose", "0.3b").eval()
     built = time.perf_counter() - t0
@@ -65,9 +71,11 @@ def _time_sapiens(image: np.ndarray) -> float | None:
         t0 = time.perf_counter()
         out = model(x)
         per = time.perf_counter() - t0
-    print(f"sapiens 0.3B pose forward (CPU, bf16 autocast, 1x3x1024x768 -> {tuple(out.shape)}): {per:.2f} s/image "
-          f"(one run; {params / 1e6:.0f} M params, built in {built:.1f} s, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads)")
+    print(
+        f"sapiens 0.3B pose forward (CPU, bf16 autocast, 1x3x1024x768 -> {tuple(out.shape)}): {per:.2f} s/image "
+        f"(one run; {params / 1e6:.0f} M params, built in {built:.1f} s, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads)"
+    )
     return per
 
 
@@ -76,8 +84,10 @@ def main() -> None:
     quick = _time_quick(image)
     sapiens = _time_sapiens(image)
     if quick and sapiens:
-        print(f"ratio: sapiens-0.3B forward / quick = {sapiens / quick:.0f}x "
-              f"(the forward alone, without decoding; quick includes its whole pipeline and the mask)")
+        print(
+            f"ratio: sapiens-0.3B forward / quick = {sapiens / quick:.0f}x "
+            f"(the forward alone, without decoding; quick includes its whole pipeline and the mask)"
+        )
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ class BoxTable:
         return None
 
     @classmethod
-    def load(cls, path: str | Path) -> "BoxTable":
+    def load(cls, path: str | Path) -> BoxTable:
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

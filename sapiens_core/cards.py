@@ -57,26 +57,43 @@ VARIANT_OUTPUTS = {
 
 @dataclass(frozen=True)
 class FormatInfo:
-    name: str            # backend format this file loads with
-    suffix: str          # appended to the base name
-    repo_suffix: str     # appended to the Hugging Face repo id
+    name: str  # backend format this file loads with
+    suffix: str  # appended to the base name
+    repo_suffix: str  # appended to the Hugging Face repo id
     dtype: str
     # Where the non-Meta COCO repo keeps this format (spec §1.2: sapiens_host / sapiens_lite_host layout).
     coco_folder: str
 
 
 FORMATS = {
-    "torchscript": FormatInfo("torchscript", "_torchscript.pt2", "-torchscript", "float32",
-                              "sapiens_lite_host/torchscript/pose/checkpoints/sapiens_{size}"),
-    "bfloat16": FormatInfo("exported", "_bfloat16.pt2", "-bfloat16", "bfloat16",
-                           "sapiens_lite_host/bfloat16/pose/checkpoints/sapiens_{size}"),
+    "torchscript": FormatInfo(
+        "torchscript",
+        "_torchscript.pt2",
+        "-torchscript",
+        "float32",
+        "sapiens_lite_host/torchscript/pose/checkpoints/sapiens_{size}",
+    ),
+    "bfloat16": FormatInfo(
+        "exported",
+        "_bfloat16.pt2",
+        "-bfloat16",
+        "bfloat16",
+        "sapiens_lite_host/bfloat16/pose/checkpoints/sapiens_{size}",
+    ),
     "pth": FormatInfo("pth", ".pth", "", "float32", "sapiens_host/pose/checkpoints/sapiens_{size}"),
 }
 COCO_REPO = "noahcao/sapiens-pose-coco"
 # File sizes seen on the hub (spec §1.3), for download estimates only.
-APPROX_BYTES = {("float32", "0.3b"): 1.34e9, ("float32", "0.6b"): 2.67e9, ("float32", "1b"): 4.67e9,
-                ("float32", "2b"): 8.71e9, ("bfloat16", "0.3b"): 6.82e8, ("bfloat16", "0.6b"): 1.35e9,
-                ("bfloat16", "1b"): 2.35e9, ("bfloat16", "2b"): 4.36e9}
+APPROX_BYTES = {
+    ("float32", "0.3b"): 1.34e9,
+    ("float32", "0.6b"): 2.67e9,
+    ("float32", "1b"): 4.67e9,
+    ("float32", "2b"): 8.71e9,
+    ("bfloat16", "0.3b"): 6.82e8,
+    ("bfloat16", "0.6b"): 1.35e9,
+    ("bfloat16", "1b"): 2.35e9,
+    ("bfloat16", "2b"): 4.36e9,
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +101,7 @@ class ModelCard:
     task: str
     variant: str
     size: str
-    format: str                    # key of FORMATS: torchscript | bfloat16 | pth
+    format: str  # key of FORMATS: torchscript | bfloat16 | pth
     basenames: tuple[str, ...] = field(repr=False)
 
     @property
@@ -159,13 +176,23 @@ class ModelCard:
 
     def describe(self) -> dict:
         """JSON-ready summary, stored with predictions as provenance."""
-        return {"card": self.id, "task": self.task, "variant": self.variant, "size": self.size,
-                "format": self.format, "hf_repo": self.hf_repo, "output_shape": list(self.output_shape)}
+        return {
+            "card": self.id,
+            "task": self.task,
+            "variant": self.variant,
+            "size": self.size,
+            "format": self.format,
+            "hf_repo": self.hf_repo,
+            "output_shape": list(self.output_shape),
+        }
 
 
 def _build_cards() -> tuple[ModelCard, ...]:
-    return tuple(ModelCard(task, variant, size, fmt, names)
-                 for (task, variant, size), names in OFFICIAL_BASENAMES.items() for fmt in FORMATS)
+    return tuple(
+        ModelCard(task, variant, size, fmt, names)
+        for (task, variant, size), names in OFFICIAL_BASENAMES.items()
+        for fmt in FORMATS
+    )
 
 
 CARDS: tuple[ModelCard, ...] = _build_cards()
@@ -184,5 +211,8 @@ def card_for_filename(filename: str) -> ModelCard | None:
 
 
 def cards(task: str | None = None, size: str | None = None, fmt: str | None = None) -> list[ModelCard]:
-    return [c for c in CARDS if (task is None or c.task == task) and (size is None or c.size == size)
-            and (fmt is None or c.format == fmt)]
+    return [
+        c
+        for c in CARDS
+        if (task is None or c.task == task) and (size is None or c.size == size) and (fmt is None or c.format == fmt)
+    ]

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 from dataclasses import asdict, dataclass, field
 
 from .cuda_driver import nvidia_driver_loadable
@@ -26,6 +25,7 @@ CPU_PROVIDER = "CPUExecutionProvider"
 # ---- a minimal ONNX model, encoded by hand ------------------------------------------------------------------------
 # The `onnx` package is only a dev dependency, so the probe model is written as raw protobuf: one Identity node
 # mapping a float[1] input "x" to output "y". Field numbers follow onnx.proto (ModelProto, GraphProto, ...).
+
 
 def _varint(value: int) -> bytes:
     out = bytearray()
@@ -49,24 +49,33 @@ def _field_bytes(number: int, payload: bytes | str) -> bytes:
 
 
 def _value_info(name: str) -> bytes:
-    dim = _field_varint(1, 1)                                   # Dimension.dim_value = 1
-    shape = _field_bytes(1, dim)                                # TensorShapeProto.dim
-    tensor = _field_varint(1, 1) + _field_bytes(2, shape)       # Tensor.elem_type = FLOAT, Tensor.shape
-    type_proto = _field_bytes(1, tensor)                        # TypeProto.tensor_type
+    dim = _field_varint(1, 1)  # Dimension.dim_value = 1
+    shape = _field_bytes(1, dim)  # TensorShapeProto.dim
+    tensor = _field_varint(1, 1) + _field_bytes(2, shape)  # Tensor.elem_type = FLOAT, Tensor.shape
+    type_proto = _field_bytes(1, tensor)  # TypeProto.tensor_type
     return _field_bytes(1, name) + _field_bytes(2, type_proto)  # ValueInfoProto.name, .type
 
 
 def tiny_onnx_model(ir_version: int = 7, opset: int = 13) -> bytes:
     """Serialized ModelProto of ``y = Identity(x)`` with x, y float[1]; any ONNX Runtime can load it."""
     node = _field_bytes(1, "x") + _field_bytes(2, "y") + _field_bytes(4, "Identity")
-    graph = (_field_bytes(1, node) + _field_bytes(2, "probe")
-             + _field_bytes(11, _value_info("x")) + _field_bytes(12, _value_info("y")))
+    graph = (
+        _field_bytes(1, node)
+        + _field_bytes(2, "probe")
+        + _field_bytes(11, _value_info("x"))
+        + _field_bytes(12, _value_info("y"))
+    )
     opset_import = _field_bytes(1, "") + _field_varint(2, opset)
-    return (_field_varint(1, ir_version) + _field_bytes(2, "sapiens-studio-diagnostics")
-            + _field_bytes(7, graph) + _field_bytes(8, opset_import))
+    return (
+        _field_varint(1, ir_version)
+        + _field_bytes(2, "sapiens-studio-diagnostics")
+        + _field_bytes(7, graph)
+        + _field_bytes(8, opset_import)
+    )
 
 
 # ---- the report ---------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class GpuInfo:
@@ -80,23 +89,23 @@ class GpuInfo:
 class DeviceReport:
     python: str = ""
     platform: str = ""
-    cuda_visible_devices: str | None = None     # None: unset (all devices visible); "" or "-1": hides every GPU
-    nvidia_driver: bool = False                 # libcuda / nvcuda.dll loadable
+    cuda_visible_devices: str | None = None  # None: unset (all devices visible); "" or "-1": hides every GPU
+    nvidia_driver: bool = False  # libcuda / nvcuda.dll loadable
     # PyTorch
-    torch_version: str | None = None            # None: not importable (torch_error says why)
+    torch_version: str | None = None  # None: not importable (torch_error says why)
     torch_error: str | None = None
-    torch_cuda_build: str | None = None         # torch.version.cuda; None for a CPU-only build
+    torch_cuda_build: str | None = None  # torch.version.cuda; None for a CPU-only build
     torch_hip_build: str | None = None
     torch_cuda_available: bool = False
     torch_devices: list[GpuInfo] = field(default_factory=list)
-    torch_cuda_problem: str | None = None       # why torch does not use CUDA; None when it does
+    torch_cuda_problem: str | None = None  # why torch does not use CUDA; None when it does
     torch_threads: int | None = None
     # ONNX Runtime
     ort_version: str | None = None
     ort_error: str | None = None
     ort_available: list[str] = field(default_factory=list)
     ort_requested: list[str] = field(default_factory=list)  # providers the probe session asked for
-    ort_session: list[str] | None = None        # providers the probe session actually got; None: not probed
+    ort_session: list[str] | None = None  # providers the probe session actually got; None: not probed
     ort_probe_error: str | None = None
     ort_cuda_problem: str | None = None
     ort_preload_dlls: bool = False
@@ -126,44 +135,65 @@ class DeviceReport:
 
     def as_text(self) -> str:
         yes = {True: "yes", False: "no"}
-        lines = ["Sapiens Studio — device diagnostics", "",
-                 f"Python {self.python} on {self.platform}",
-                 f"NVIDIA driver loadable: {yes[self.nvidia_driver]}",
-                 "CUDA_VISIBLE_DEVICES: " + ("(not set)" if self.cuda_visible_devices is None
-                                              else repr(self.cuda_visible_devices)),
-                 f"Torch models (TorchScript, ExportedProgram, .pth) with device 'auto' run on: "
-                 f"{self.torch_device.upper()}",
-                 f"ONNX models with device 'auto' run on: {self.onnx_device.upper()}", "", "PyTorch"]
+        lines = [
+            "Sapiens Studio — device diagnostics",
+            "",
+            f"Python {self.python} on {self.platform}",
+            f"NVIDIA driver loadable: {yes[self.nvidia_driver]}",
+            "CUDA_VISIBLE_DEVICES: "
+            + ("(not set)" if self.cuda_visible_devices is None else repr(self.cuda_visible_devices)),
+            f"Torch models (TorchScript, ExportedProgram, .pth) with device 'auto' run on: {self.torch_device.upper()}",
+            f"ONNX models with device 'auto' run on: {self.onnx_device.upper()}",
+            "",
+            "PyTorch",
+        ]
         if self.torch_version is None:
             lines.append(f"  not available: {self.torch_error}")
         else:
-            build = (f"CUDA {self.torch_cuda_build}" if self.torch_cuda_build
-                     else f"ROCm/HIP {self.torch_hip_build}" if self.torch_hip_build else "CPU-only build")
-            lines += [f"  version: {self.torch_version}", f"  built with: {build}",
-                      f"  torch.cuda.is_available(): {self.torch_cuda_available}",
-                      f"  CUDA devices: {len(self.torch_devices)}"]
+            build = (
+                f"CUDA {self.torch_cuda_build}"
+                if self.torch_cuda_build
+                else f"ROCm/HIP {self.torch_hip_build}"
+                if self.torch_hip_build
+                else "CPU-only build"
+            )
+            lines += [
+                f"  version: {self.torch_version}",
+                f"  built with: {build}",
+                f"  torch.cuda.is_available(): {self.torch_cuda_available}",
+                f"  CUDA devices: {len(self.torch_devices)}",
+            ]
             for gpu in self.torch_devices:
                 memory = f", {gpu.memory_bytes / 2**30:.1f} GiB" if gpu.memory_bytes else ""
                 capability = f", compute capability {gpu.capability}" if gpu.capability else ""
                 lines.append(f"    [{gpu.index}] {gpu.name}{memory}{capability}")
             lines.append(f"  CPU threads: {self.torch_threads}")
-            lines.append("  CUDA is used" if self.torch_cuda_problem is None
-                         else f"  CUDA is not used: {self.torch_cuda_problem}")
+            lines.append(
+                "  CUDA is used"
+                if self.torch_cuda_problem is None
+                else f"  CUDA is not used: {self.torch_cuda_problem}"
+            )
         lines += ["", "ONNX Runtime"]
         if self.ort_version is None:
             lines.append(f"  not available: {self.ort_error}")
         else:
-            lines += [f"  version: {self.ort_version}",
-                      f"  available providers: {', '.join(self.ort_available) or 'none'}"]
+            lines += [
+                f"  version: {self.ort_version}",
+                f"  available providers: {', '.join(self.ort_available) or 'none'}",
+            ]
             if self.ort_session is not None:
-                lines.append(f"  a test session asked for {', '.join(self.ort_requested)} "
-                             f"and got: {', '.join(self.ort_session)}")
+                lines.append(
+                    f"  a test session asked for {', '.join(self.ort_requested)} and got: {', '.join(self.ort_session)}"
+                )
             else:
                 lines.append(f"  test session failed: {self.ort_probe_error}")
-            lines.append("  CUDA is used" if self.ort_cuda_problem is None
-                         else f"  CUDA is not used: {self.ort_cuda_problem}")
-            lines.append(f"  onnxruntime.preload_dlls(): {'available' if self.ort_preload_dlls else 'not available'}"
-                         " (loads CUDA/cuDNN libraries installed as pip packages)")
+            lines.append(
+                "  CUDA is used" if self.ort_cuda_problem is None else f"  CUDA is not used: {self.ort_cuda_problem}"
+            )
+            lines.append(
+                f"  onnxruntime.preload_dlls(): {'available' if self.ort_preload_dlls else 'not available'}"
+                " (loads CUDA/cuDNN libraries installed as pip packages)"
+            )
         return "\n".join(lines) + "\n"
 
 
@@ -191,8 +221,9 @@ def _fill_torch(report: DeviceReport) -> None:
         count = torch.cuda.device_count() if report.torch_cuda_available else 0
         for index in range(count):
             props = torch.cuda.get_device_properties(index)
-            report.torch_devices.append(GpuInfo(index, props.name, int(props.total_memory),
-                                                f"{props.major}.{props.minor}"))
+            report.torch_devices.append(
+                GpuInfo(index, props.name, int(props.total_memory), f"{props.major}.{props.minor}")
+            )
     except Exception as error:  # noqa: BLE001 - driver/runtime mismatches surface here
         report.torch_cuda_problem = report.torch_cuda_problem or f"CUDA could not be queried ({_first_line(error)})"
 
@@ -205,13 +236,17 @@ def _ort_cuda_problem(report: DeviceReport) -> str | None:
     if report.ort_session is None:
         return f"the test session could not be created ({report.ort_probe_error})"
     if not report.nvidia_driver:
-        return ("onnxruntime-gpu lists the CUDA provider, but no NVIDIA driver was found, "
-                "so the session fell back to the CPU")
+        return (
+            "onnxruntime-gpu lists the CUDA provider, but no NVIDIA driver was found, "
+            "so the session fell back to the CPU"
+        )
     if report.cuda_visible_devices is not None and report.cuda_visible_devices.strip() in ("", "-1"):
         return "CUDA_VISIBLE_DEVICES hides every GPU, so the session fell back to the CPU"
-    return ("the CUDA provider failed to start, so the session fell back to the CPU: the CUDA/cuDNN libraries "
-            "onnxruntime-gpu was built for are missing or do not match"
-            + (" (try onnxruntime.preload_dlls() with the nvidia-* pip packages)" if report.ort_preload_dlls else ""))
+    return (
+        "the CUDA provider failed to start, so the session fell back to the CPU: the CUDA/cuDNN libraries "
+        "onnxruntime-gpu was built for are missing or do not match"
+        + (" (try onnxruntime.preload_dlls() with the nvidia-* pip packages)" if report.ort_preload_dlls else "")
+    )
 
 
 def _fill_onnxruntime(report: DeviceReport, probe: bool) -> None:
@@ -246,8 +281,11 @@ def _fill_onnxruntime(report: DeviceReport, probe: bool) -> None:
 
 def device_report(probe_onnx: bool = True) -> DeviceReport:
     """Collect the report; never raises for a missing or broken runtime (that is what it reports)."""
-    report = DeviceReport(python=platform.python_version(), platform=platform.platform(terse=True),
-                          cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
+    report = DeviceReport(
+        python=platform.python_version(),
+        platform=platform.platform(terse=True),
+        cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
+    )
     report.nvidia_driver = nvidia_driver_loadable()
     _fill_torch(report)
     _fill_onnxruntime(report, probe_onnx)
@@ -257,10 +295,12 @@ def device_report(probe_onnx: bool = True) -> DeviceReport:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sapiens_core.diagnostics",
-        description="Show which runtimes (PyTorch, ONNX Runtime) can use a GPU here, and why not when they cannot.")
+        description="Show which runtimes (PyTorch, ONNX Runtime) can use a GPU here, and why not when they cannot.",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
-    parser.add_argument("--no-onnx-probe", action="store_true",
-                        help="do not open a test ONNX Runtime session; only list its providers")
+    parser.add_argument(
+        "--no-onnx-probe", action="store_true", help="do not open a test ONNX Runtime session; only list its providers"
+    )
     args = parser.parse_args(argv)
     report = device_report(probe_onnx=not args.no_onnx_probe)
     if args.json:

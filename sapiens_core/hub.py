@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .cards import ModelCard
 from .errors import CheckpointError, SapiensError
@@ -66,8 +66,9 @@ def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def download(card: ModelCard, models_dir: Path | None = None, progress: ProgressCallback | None = None,
-             token: str | None = None) -> Path:
+def download(
+    card: ModelCard, models_dir: Path | None = None, progress: ProgressCallback | None = None, token: str | None = None
+) -> Path:
     """Fetch the card's checkpoint into ``models_dir/<card id>/`` and return its path."""
     import huggingface_hub as hf  # imported here: nothing touches the network module at import time
 
@@ -107,6 +108,8 @@ def verify_file(path: Path) -> str:
     expected = record.read_text().split()[0]
     actual = sha256_of(path)
     if actual != expected:
-        raise CheckpointError(f"{path}: content differs from the downloaded file (sha256 {actual[:12]}… ≠ {expected[:12]}…); "
-                              "download it again")
+        raise CheckpointError(
+            f"{path}: content differs from the downloaded file (sha256 {actual[:12]}… ≠ {expected[:12]}…); "
+            "download it again"
+        )
     return f"{path.name}: sha256 matches the download record"

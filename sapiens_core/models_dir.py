@@ -42,8 +42,11 @@ def discover(models_dir: Path | None = None) -> list[InstalledModel]:
     root = Path(models_dir) if models_dir else default_models_dir()
     if not root.is_dir():
         return []
-    found = [InstalledModel(p, card_for_filename(p.name)) for p in root.rglob("*")
-             if p.is_file() and p.suffix.lower() in CHECKPOINT_SUFFIXES and not p.name.startswith(".")]
+    found = [
+        InstalledModel(p, card_for_filename(p.name))
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in CHECKPOINT_SUFFIXES and not p.name.startswith(".")
+    ]
     return sorted(found, key=lambda m: (m.card is None, m.label, str(m.path)))
 
 

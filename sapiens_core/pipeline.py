@@ -23,12 +23,13 @@ model's foreground wins otherwise. Its provenance is ``{"file": "quick", "format
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
 
+from . import tasks as T
 from .annotation import Annotation, Person
 from .backends import Backend, open_backend
 from .boxes import whole_image_box
@@ -37,7 +38,6 @@ from .errors import BackendError
 from .quick.pose import QUICK_MODEL_ID, QuickPose, is_quick_model_id
 from .schema import class_schema, class_schema_names, keypoint_schema, keypoint_schema_for_count
 from .task_specs import INPUT_SIZE, TASK_NAMES
-from . import tasks as T
 
 log = logging.getLogger(__name__)
 DENSE_TASKS = ("seg", "depth", "normal")  # seg first: its foreground masks depth and normals
@@ -62,8 +62,12 @@ class TaskModel:
     card: ModelCard | None = None
 
     def provenance(self) -> dict:
-        info = {"file": self.backend.path.name, "format": self.backend.format,
-                "device": self.backend.device, "provider": self.backend.provider}
+        info = {
+            "file": self.backend.path.name,
+            "format": self.backend.format,
+            "device": self.backend.device,
+            "provider": self.backend.provider,
+        }
         if isinstance(self.backend, QuickPose):
             info.update(self.backend.provenance())
         if self.card:
@@ -84,7 +88,7 @@ class Pipeline:
     _schema_cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_paths(cls, paths: Mapping[str, str | Path | None], device: str = "auto", **options) -> "Pipeline":
+    def from_paths(cls, paths: Mapping[str, str | Path | None], device: str = "auto", **options) -> Pipeline:
         """Open one checkpoint per task (``{"pose": path, "seg": None, ...}``); a bad file raises a SapiensError.
 
         ``"pose": QUICK_MODEL_ID`` runs the quick backend (BackendError with the install hint without mediapipe).
@@ -120,8 +124,10 @@ class Pipeline:
         try:
             return name or keypoint_schema_for_count(channels).name
         except KeyError:  # a model of another task, or an unknown keypoint set: a model error, not a bug
-            raise BackendError(f"{self.models['pose'].backend.path.name}: {channels} output channels match no "
-                               f"known keypoint set; is it really a pose model?") from None
+            raise BackendError(
+                f"{self.models['pose'].backend.path.name}: {channels} output channels match no "
+                f"known keypoint set; is it really a pose model?"
+            ) from None
 
     def class_schema_name(self, channels: int) -> str | None:
         card = self.models["seg"].card
@@ -131,11 +137,13 @@ class Pipeline:
     def _infer(self, task: str, batch: np.ndarray) -> np.ndarray:
         """Run ``batch`` in chunks of ``batch_size``; check the output is what the task promises."""
         backend = self.models[task].backend
-        outs = [backend.infer(batch[i:i + self.batch_size]) for i in range(0, len(batch), self.batch_size)]
+        outs = [backend.infer(batch[i : i + self.batch_size]) for i in range(0, len(batch), self.batch_size)]
         out = np.concatenate(outs, axis=0) if outs else np.zeros((0,), np.float32)
         if out.ndim != 4 or out.shape[0] != len(batch):
-            raise BackendError(f"{backend.path.name}: returned shape {out.shape} for a batch of {len(batch)}; "
-                               f"is it really a {task} model?")
+            raise BackendError(
+                f"{backend.path.name}: returned shape {out.shape} for a batch of {len(batch)}; "
+                f"is it really a {task} model?"
+            )
         self._check_channels(task, out.shape[1])
         return out
 
@@ -145,21 +153,35 @@ class Pipeline:
         name = self.models[task].backend.path.name
         expected = _FIXED_CHANNELS.get(task)
         if expected is not None and channels != expected:
-            raise BackendError(f"{name}: gives {channels} output channels, a {task} model gives {expected}; "
-                               f"is it really a {task} model?")
+            raise BackendError(
+                f"{name}: gives {channels} output channels, a {task} model gives {expected}; "
+                f"is it really a {task} model?"
+            )
         if task == "seg" and channels > 256:
             raise BackendError(f"{name}: gives {channels} classes; a class map holds at most 256")
         if task == "pose":
             schema = keypoint_schema(self.keypoint_schema_name(channels))
             if len(schema) != channels:
-                raise BackendError(f"{name}: gives {channels} heatmaps, its keypoint set {schema.name} has "
-                                   f"{len(schema)} points")
+                raise BackendError(
+                    f"{name}: gives {channels} heatmaps, its keypoint set {schema.name} has {len(schema)} points"
+                )
 
     def run(self, frames: list[Frame]) -> list[Annotation]:
-        docs = [Annotation(image_path=f.path, image_size=(f.image.shape[1], f.image.shape[0]),
-                           keypoint_schema=None, class_schema=None, persons=[], part_map=None,
-                           foreground=None, depth=None, normal=None,
-                           models={t: m.provenance() for t, m in self.models.items()}) for f in frames]
+        docs = [
+            Annotation(
+                image_path=f.path,
+                image_size=(f.image.shape[1], f.image.shape[0]),
+                keypoint_schema=None,
+                class_schema=None,
+                persons=[],
+                part_map=None,
+                foreground=None,
+                depth=None,
+                normal=None,
+                models={t: m.provenance() for t, m in self.models.items()},
+            )
+            for f in frames
+        ]
         if not frames:
             return docs
         quick = self._quick()
@@ -227,8 +249,16 @@ class Pipeline:
         for n, i in enumerate(owners):
             doc = docs[i]
             doc.keypoint_schema = schema.name
-            doc.persons.append(Person.from_prediction(len(doc.persons), keypoints[n], scores[n], box=boxes[n][:4],
-                                                      threshold=self.kpt_threshold, score=float(boxes[n][4])))
+            doc.persons.append(
+                Person.from_prediction(
+                    len(doc.persons),
+                    keypoints[n],
+                    scores[n],
+                    box=boxes[n][:4],
+                    threshold=self.kpt_threshold,
+                    score=float(boxes[n][4]),
+                )
+            )
 
 
 def run_on_images(pipeline: Pipeline, frames: Iterable[Frame]) -> Iterable[Annotation]:

@@ -10,10 +10,10 @@ million images never sits in memory.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Iterator
 
 from .annotation import FORMAT, SOURCE_HUMAN, Annotation
 from .errors import SapiensError
@@ -31,9 +31,9 @@ class MissingImageError(SapiensError):
 
 
 class ReviewState(str, Enum):
-    PREDICTED = "predicted"   # only model output
-    EDITED = "edited"         # a person changed or added labels
-    REVIEWED = "reviewed"     # a person checked the whole image
+    PREDICTED = "predicted"  # only model output
+    EDITED = "edited"  # a person changed or added labels
+    REVIEWED = "reviewed"  # a person checked the whole image
 
     def __str__(self) -> str:
         return self.value
@@ -49,7 +49,7 @@ def review_state(doc: Annotation) -> ReviewState:
 
 @dataclass
 class ProjectEntry:
-    path: Path          # the document's JSON
+    path: Path  # the document's JSON
     doc: Annotation
 
     @property

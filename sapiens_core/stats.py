@@ -21,10 +21,10 @@ __all__ = ["ProjectStats", "project_stats"]
 class ProjectStats:
     images: int = 0
     persons: int = 0
-    points_by_group: Counter = field(default_factory=Counter)   # labelled points per display group
+    points_by_group: Counter = field(default_factory=Counter)  # labelled points per display group
     human_points: int = 0
     model_points: int = 0
-    states: Counter = field(default_factory=Counter)            # ReviewState value -> documents
+    states: Counter = field(default_factory=Counter)  # ReviewState value -> documents
     class_pixels: dict[str, Counter] = field(default_factory=dict)  # class schema -> class name -> pixels
     problems: list[str] = field(default_factory=list)
 
@@ -34,12 +34,14 @@ class ProjectStats:
         return {name: n / total for name, n in counts.items()} if total else {}
 
     def to_text(self) -> str:
-        lines = [f"images:   {self.images}",
-                 f"persons:  {self.persons}",
-                 f"reviewed: {self.states['reviewed']}   edited: {self.states['edited']}   "
-                 f"predicted: {self.states['predicted']}",
-                 f"labelled points: {self.human_points + self.model_points} "
-                 f"({self.human_points} by people, {self.model_points} by models)"]
+        lines = [
+            f"images:   {self.images}",
+            f"persons:  {self.persons}",
+            f"reviewed: {self.states['reviewed']}   edited: {self.states['edited']}   "
+            f"predicted: {self.states['predicted']}",
+            f"labelled points: {self.human_points + self.model_points} "
+            f"({self.human_points} by people, {self.model_points} by models)",
+        ]
         lines += [f"  {group:<6} {self.points_by_group[group]}" for group in DISPLAY_GROUPS]
         for schema in sorted(self.class_pixels):
             lines.append(f"part-map pixels ({schema}):")

@@ -13,18 +13,26 @@ STD_RGB = (58.395, 57.12, 57.375)
 @dataclass(frozen=True)
 class TaskSpec:
     name: str
-    patch_padding: int            # patch-embed Conv2d padding: differs per task (spec §0.1)
+    patch_padding: int  # patch-embed Conv2d padding: differs per task (spec §0.1)
     output_size: tuple[int, int]  # (h, w) of the raw model output at 1024x768 input
-    default_channels: int         # output channels of the official checkpoints (pose: per keypoint set)
-    head_prefix: str              # state-dict prefix of the head in original .pth files
-    max_batch: int                # batch limit of the official bf16 ExportedPrograms
+    default_channels: int  # output channels of the official checkpoints (pose: per keypoint set)
+    head_prefix: str  # state-dict prefix of the head in original .pth files
+    max_batch: int  # batch limit of the official bf16 ExportedPrograms
 
 
 TASKS: dict[str, TaskSpec] = {
-    "pose": TaskSpec("pose", patch_padding=2, output_size=(256, 192), default_channels=308, head_prefix="head.", max_batch=48),
-    "seg": TaskSpec("seg", patch_padding=0, output_size=(512, 384), default_channels=28, head_prefix="decode_head.", max_batch=32),
-    "depth": TaskSpec("depth", patch_padding=0, output_size=(1024, 768), default_channels=1, head_prefix="decode_head.", max_batch=32),
-    "normal": TaskSpec("normal", patch_padding=2, output_size=(512, 384), default_channels=3, head_prefix="decode_head.", max_batch=32),
+    "pose": TaskSpec(
+        "pose", patch_padding=2, output_size=(256, 192), default_channels=308, head_prefix="head.", max_batch=48
+    ),
+    "seg": TaskSpec(
+        "seg", patch_padding=0, output_size=(512, 384), default_channels=28, head_prefix="decode_head.", max_batch=32
+    ),
+    "depth": TaskSpec(
+        "depth", patch_padding=0, output_size=(1024, 768), default_channels=1, head_prefix="decode_head.", max_batch=32
+    ),
+    "normal": TaskSpec(
+        "normal", patch_padding=2, output_size=(512, 384), default_channels=3, head_prefix="decode_head.", max_batch=32
+    ),
 }
 TASK_NAMES = tuple(TASKS)
 

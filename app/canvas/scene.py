@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import Signal
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene
 
@@ -134,9 +133,12 @@ class CanvasScene(QGraphicsScene):
         if style is not None:
             self.style = style
         s = self.style
-        for name, (shown, opacity) in {"parts": (s.parts, s.parts_opacity), "depth": (s.depth, s.depth_opacity),
-                                       "normal": (s.normal, s.normal_opacity),
-                                       "person_mask": (s.person_mask, s.person_mask_opacity)}.items():
+        for name, (shown, opacity) in {
+            "parts": (s.parts, s.parts_opacity),
+            "depth": (s.depth, s.depth_opacity),
+            "normal": (s.normal, s.normal_opacity),
+            "person_mask": (s.person_mask, s.person_mask_opacity),
+        }.items():
             item = self.layer_items[name]
             item.setVisible(shown and not item.pixmap().isNull())
             item.setOpacity(opacity)
@@ -146,7 +148,10 @@ class CanvasScene(QGraphicsScene):
             self.layer_items["parts"].setPixmap(QPixmap.fromImage(self._parts_image))
             self._applied_hidden = set(s.hidden_classes)
         for item in self.skeletons:
-            mask = item.schema.group_mask(*[g for g, on in s.groups.items() if on]) if any(s.groups.values()) \
+            mask = (
+                item.schema.group_mask(*[g for g, on in s.groups.items() if on])
+                if any(s.groups.values())
                 else np.zeros(len(item.schema), bool)
+            )
             item.set_style(s.threshold, mask)
             item.setVisible(s.keypoints and item.person_id not in s.hidden_persons)

@@ -17,8 +17,9 @@ from sapiens_core.schema import KeypointSchema
 
 
 class SkeletonItem(QGraphicsItem):
-    def __init__(self, keypoints: np.ndarray, visibility: np.ndarray, schema: KeypointSchema, radius: float,
-                 person_id: int = 0):
+    def __init__(
+        self, keypoints: np.ndarray, visibility: np.ndarray, schema: KeypointSchema, radius: float, person_id: int = 0
+    ):
         super().__init__()
         self.schema = schema
         self.person_id = person_id
@@ -27,14 +28,17 @@ class SkeletonItem(QGraphicsItem):
         self.group_mask = np.ones(len(schema), bool)
         # Points and links grouped by colour: one brush per point colour, one pen (and line list) per link colour.
         point_colors, point_color = np.unique(np.asarray(schema.colors).reshape(-1, 3), axis=0, return_inverse=True)
-        link_colors, link_color = np.unique(np.asarray(schema.skeleton_colors).reshape(-1, 3), axis=0,
-                                            return_inverse=True)
+        link_colors, link_color = np.unique(
+            np.asarray(schema.skeleton_colors).reshape(-1, 3), axis=0, return_inverse=True
+        )
         self._point_color, self._link_color = point_color.reshape(-1), link_color.reshape(-1)  # index per point/link
         self._brushes = [QBrush(QColor(*map(int, c))) for c in point_colors]
         # Flat caps: a link is only drawn between two shown points, whose dots (4x the line width) cover its
         # ends, and antialiased round caps cost ten times as much to rasterise.
-        self._link_pens = [QPen(QColor(*map(int, c)), max(1.0, radius * 0.5), Qt.PenStyle.SolidLine,
-                                Qt.PenCapStyle.FlatCap) for c in link_colors]
+        self._link_pens = [
+            QPen(QColor(*map(int, c)), max(1.0, radius * 0.5), Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
+            for c in link_colors
+        ]
         self._batches: tuple[list, list] | None = None  # (pen, lines) and (brush, centres) pairs; None = stale
         self.set_keypoints(keypoints, visibility)
         self.setAcceptHoverEvents(True)
@@ -78,8 +82,10 @@ class SkeletonItem(QGraphicsItem):
         dots: dict[int, list[QPointF]] = {}
         for i in np.flatnonzero(shown):
             dots.setdefault(int(self._point_color[i]), []).append(QPointF(float(kp[i, 0]), float(kp[i, 1])))
-        return ([(self._link_pens[c], lines) for c, lines in links.items()],
-                [(self._brushes[c], centres) for c, centres in dots.items()])
+        return (
+            [(self._link_pens[c], lines) for c, lines in links.items()],
+            [(self._brushes[c], centres) for c, centres in dots.items()],
+        )
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         if self._batches is None:

@@ -37,7 +37,7 @@ class CanvasView(QGraphicsView):
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom_by(ZOOM_STEP ** steps)
+            self.zoom_by(ZOOM_STEP**steps)
         event.accept()
 
     def keyPressEvent(self, event) -> None:

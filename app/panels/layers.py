@@ -5,9 +5,19 @@ from __future__ import annotations
 import copy
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPixmap, QIcon
-from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGroupBox, QLabel, QListWidget, QListWidgetItem, QSlider,
-                               QVBoxLayout, QWidget, QHBoxLayout)
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from sapiens_core.schema import DISPLAY_GROUPS, ClassSchema
 
@@ -66,8 +76,12 @@ class LayersPanel(QWidget):
         self.normal_opacity = _slider(self.style.normal_opacity)
         self.person_mask = QCheckBox("Person mask", checked=self.style.person_mask)
         self.person_mask_opacity = _slider(self.style.person_mask_opacity)
-        for box, slider in ((self.parts, self.parts_opacity), (self.depth, self.depth_opacity),
-                            (self.normal, self.normal_opacity), (self.person_mask, self.person_mask_opacity)):
+        for box, slider in (
+            (self.parts, self.parts_opacity),
+            (self.depth, self.depth_opacity),
+            (self.normal, self.normal_opacity),
+            (self.person_mask, self.person_mask_opacity),
+        ):
             dense.addRow(box, slider)
         layout.addWidget(dense_box)
 
@@ -77,7 +91,13 @@ class LayersPanel(QWidget):
 
         for w in [self.keypoints, self.parts, self.depth, self.normal, self.person_mask, *self.group_boxes.values()]:
             w.toggled.connect(self._collect)
-        for s in (self.threshold, self.parts_opacity, self.depth_opacity, self.normal_opacity, self.person_mask_opacity):
+        for s in (
+            self.threshold,
+            self.parts_opacity,
+            self.depth_opacity,
+            self.normal_opacity,
+            self.person_mask_opacity,
+        ):
             s.valueChanged.connect(self._collect)
         self.persons.itemChanged.connect(self._collect)
         self.classes.itemChanged.connect(self._collect)
@@ -110,8 +130,11 @@ class LayersPanel(QWidget):
         self.classes.blockSignals(False)
 
     def _unchecked(self, widget: QListWidget) -> set[int]:
-        return {widget.item(i).data(Qt.ItemDataRole.UserRole) for i in range(widget.count())
-                if widget.item(i).checkState() != Qt.CheckState.Checked}
+        return {
+            widget.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(widget.count())
+            if widget.item(i).checkState() != Qt.CheckState.Checked
+        }
 
     def _collect(self, *_args) -> None:
         s = self.style

@@ -4,5 +4,13 @@ from .document import FORMAT, VERSION, Annotation
 from .merge import merge_keep_human
 from .person import SOURCE_HUMAN, SOURCE_MODEL, VISIBILITY_VALUES, Person
 
-__all__ = ["Annotation", "Person", "SOURCE_MODEL", "SOURCE_HUMAN", "VISIBILITY_VALUES", "FORMAT", "VERSION",
-           "merge_keep_human"]
+__all__ = [
+    "Annotation",
+    "Person",
+    "SOURCE_MODEL",
+    "SOURCE_HUMAN",
+    "VISIBILITY_VALUES",
+    "FORMAT",
+    "VERSION",
+    "merge_keep_human",
+]

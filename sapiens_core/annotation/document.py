@@ -34,27 +34,33 @@ VERSION = 1
 _LAYERS = {
     "part_map": ("_seg.png", layers.write_class_png, layers.read_class_png),
     "foreground": ("_fg.png", layers.write_mask_png, layers.read_mask_png),
-    "depth": ("_depth.npy", partial(layers.write_float_npy, channels=None, what="depth"),
-              partial(layers.read_float_npy, channels=None, what="depth")),
-    "normal": ("_normal.npy", partial(layers.write_float_npy, channels=3, what="normal"),
-               partial(layers.read_float_npy, channels=3, what="normal")),
+    "depth": (
+        "_depth.npy",
+        partial(layers.write_float_npy, channels=None, what="depth"),
+        partial(layers.read_float_npy, channels=None, what="depth"),
+    ),
+    "normal": (
+        "_normal.npy",
+        partial(layers.write_float_npy, channels=3, what="normal"),
+        partial(layers.read_float_npy, channels=3, what="normal"),
+    ),
 }
 
 
 @dataclass(eq=False)
 class Annotation:
-    image_path: str                          # as given; saved relative to the document's folder when possible
-    image_size: tuple[int, int]              # (width, height)
-    keypoint_schema: str | None = None       # e.g. "goliath_308"
-    class_schema: str | None = None          # e.g. "sapiens_28"
+    image_path: str  # as given; saved relative to the document's folder when possible
+    image_size: tuple[int, int]  # (width, height)
+    keypoint_schema: str | None = None  # e.g. "goliath_308"
+    class_schema: str | None = None  # e.g. "sapiens_28"
     persons: list[Person] = field(default_factory=list)
-    part_map: np.ndarray | None = None       # (H, W) uint8 class ids
-    foreground: np.ndarray | None = None     # (H, W) bool person mask
-    depth: np.ndarray | None = None          # (H, W) float32, relative; NaN = background
-    normal: np.ndarray | None = None         # (H, W, 3) float32 unit vectors; NaN = background
+    part_map: np.ndarray | None = None  # (H, W) uint8 class ids
+    foreground: np.ndarray | None = None  # (H, W) bool person mask
+    depth: np.ndarray | None = None  # (H, W) float32, relative; NaN = background
+    normal: np.ndarray | None = None  # (H, W, 3) float32 unit vectors; NaN = background
     models: dict[str, dict] = field(default_factory=dict)  # task -> model card / provenance (JSON values)
-    revision: int = 0                        # bumped on every save and edit
-    reviewed: bool = False                   # a person checked every label of this image
+    revision: int = 0  # bumped on every save and edit
+    reviewed: bool = False  # a person checked every label of this image
     # Where the layers live on disk after save/load (layer name -> path); not part of the document's value.
     side_files: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -62,8 +68,11 @@ class Annotation:
         # Accept what callers naturally have (a Path, numpy ints from an array shape); validate() checks the rest.
         if isinstance(self.image_path, os.PathLike):
             self.image_path = os.fspath(self.image_path)
-        if isinstance(self.image_size, (tuple, list)) and len(self.image_size) == 2 and all(
-                isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in self.image_size):
+        if (
+            isinstance(self.image_size, (tuple, list))
+            and len(self.image_size) == 2
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in self.image_size)
+        ):
             self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
 
     @property
@@ -80,8 +89,11 @@ class Annotation:
     def validate(self) -> None:
         """Raise ValueError when a field does not match its documented shape, dtype or values."""
         size = self.image_size
-        if (not isinstance(size, (tuple, list)) or len(size) != 2
-                or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0 for v in size)):
+        if (
+            not isinstance(size, (tuple, list))
+            or len(size) != 2
+            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0 for v in size)
+        ):
             raise ValueError(f"image_size must be (width, height) in positive integers, not {size!r}")
         if not isinstance(self.image_path, str) or not self.image_path:
             raise ValueError(f"image_path must be a non-empty string, not {self.image_path!r}")
@@ -91,8 +103,9 @@ class Annotation:
                 raise ValueError(f"{name} must be a schema name or None, not {value!r}")
         self._validate_persons()
         self._validate_layers()
-        if not isinstance(self.models, dict) or not all(isinstance(k, str) and isinstance(v, dict)
-                                                         for k, v in self.models.items()):
+        if not isinstance(self.models, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in self.models.items()
+        ):
             raise ValueError("models must map task names to dicts")
         if isinstance(self.revision, bool) or not isinstance(self.revision, int) or self.revision < 0:
             raise ValueError(f"revision must be a non-negative integer, not {self.revision!r}")
@@ -130,8 +143,10 @@ class Annotation:
                 present = np.flatnonzero(np.bincount(part_map.ravel(), minlength=256))
                 unknown = present[(present >= classes) & (present != 255)]  # 255 = "ignore" in training
                 if unknown.size:
-                    raise ValueError(f"part_map has class ids {unknown.tolist()[:8]} outside "
-                                     f"{self.class_schema} (0..{classes - 1}, or 255 = ignore)")
+                    raise ValueError(
+                        f"part_map has class ids {unknown.tolist()[:8]} outside "
+                        f"{self.class_schema} (0..{classes - 1}, or 255 = ignore)"
+                    )
         if self.foreground is not None:
             fg = np.asarray(self.foreground)
             if fg.dtype != np.bool_ or fg.shape != (h, w):
@@ -152,8 +167,11 @@ class Annotation:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         self.revision += 1
         try:
-            side_files = {name: json_path.stem + suffix for name, (suffix, _, _) in _LAYERS.items()
-                          if getattr(self, name) is not None}
+            side_files = {
+                name: json_path.stem + suffix
+                for name, (suffix, _, _) in _LAYERS.items()
+                if getattr(self, name) is not None
+            }
             text = _format_json(self._to_json(json_path, side_files)) + "\n"  # fails before any file is touched
             for name, side in side_files.items():
                 _LAYERS[name][1](json_path.parent / side, getattr(self, name))
@@ -168,8 +186,11 @@ class Annotation:
         return {
             "format": FORMAT,
             "version": VERSION,
-            "image": {"path": _relative_to_folder(self.image_path, json_path.parent),
-                      "width": self.width, "height": self.height},
+            "image": {
+                "path": _relative_to_folder(self.image_path, json_path.parent),
+                "width": self.width,
+                "height": self.height,
+            },
             "keypoint_schema": self.keypoint_schema,
             "class_schema": self.class_schema,
             "revision": self.revision,
@@ -182,7 +203,7 @@ class Annotation:
     # ---------------------------------------------------------------------------------------------- load
 
     @classmethod
-    def load(cls, json_path: str | os.PathLike, layers: bool = True) -> "Annotation":
+    def load(cls, json_path: str | os.PathLike, layers: bool = True) -> Annotation:
         """Read a saved document; ``layers=False`` skips the side files (persons only: fast, small)."""
         json_path = Path(json_path)
         try:
@@ -193,16 +214,18 @@ class Annotation:
             raise AnnotationFormatError(f"{json_path}: {exc}") from None
 
     @classmethod
-    def _load(cls, json_path: Path, load_layers: bool = True) -> "Annotation":
+    def _load(cls, json_path: Path, load_layers: bool = True) -> Annotation:
         data = _read_json(json_path)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"not a Sapiens Studio annotation (expected \"format\": \"{FORMAT}\")")
+            raise ValueError(f'not a Sapiens Studio annotation (expected "format": "{FORMAT}")')
         version = data.get("version")
         if version != VERSION:
             newer = isinstance(version, int) and not isinstance(version, bool) and version > VERSION
-            raise ValueError(f"annotation format version {version!r}"
-                             + (" was written by a newer Sapiens Studio" if newer else " is not supported")
-                             + f"; this one reads version {VERSION}")
+            raise ValueError(
+                f"annotation format version {version!r}"
+                + (" was written by a newer Sapiens Studio" if newer else " is not supported")
+                + f"; this one reads version {VERSION}"
+            )
         image = _field(data, "image", dict)
         stored_path = _field(image, "path", str)
         size = (_field(image, "width", int), _field(image, "height", int))
@@ -230,10 +253,17 @@ class Annotation:
                 raise ValueError(f"the {name} side file {side_path} is missing") from None
             except ValueError as exc:
                 raise ValueError(f"{name} ({side}): {exc}") from None
-        doc = cls(image_path=_resolve_from_folder(stored_path, json_path.parent), image_size=size,
-                  keypoint_schema=keypoint_schema, class_schema=_field(data, "class_schema", str, optional=True),
-                  persons=persons, models=_field(data, "models", dict), revision=_field(data, "revision", int),
-                  reviewed=_field(data, "reviewed", bool, optional=True) or False, **arrays)
+        doc = cls(
+            image_path=_resolve_from_folder(stored_path, json_path.parent),
+            image_size=size,
+            keypoint_schema=keypoint_schema,
+            class_schema=_field(data, "class_schema", str, optional=True),
+            persons=persons,
+            models=_field(data, "models", dict),
+            revision=_field(data, "revision", int),
+            reviewed=_field(data, "reviewed", bool, optional=True) or False,
+            **arrays,
+        )
         doc.validate()
         doc.side_files = side_paths
         return doc
@@ -243,16 +273,23 @@ class Annotation:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Annotation):
             return NotImplemented
-        return (self.image_path == other.image_path and tuple(self.image_size) == tuple(other.image_size)
-                and self.keypoint_schema == other.keypoint_schema and self.class_schema == other.class_schema
-                and self.persons == other.persons and self.models == other.models
-                and self.revision == other.revision and self.reviewed == other.reviewed
-                and all(same_array(getattr(self, n), getattr(other, n)) for n in _LAYERS))
+        return (
+            self.image_path == other.image_path
+            and tuple(self.image_size) == tuple(other.image_size)
+            and self.keypoint_schema == other.keypoint_schema
+            and self.class_schema == other.class_schema
+            and self.persons == other.persons
+            and self.models == other.models
+            and self.revision == other.revision
+            and self.reviewed == other.reviewed
+            and all(same_array(getattr(self, n), getattr(other, n)) for n in _LAYERS)
+        )
 
     __hash__ = None  # mutable
 
 
 # -------------------------------------------------------------------------------------------------- helpers
+
 
 def _schema_length(name: str | None) -> int | None:
     """Point count of a shipped keypoint schema; None when unnamed or unknown (then nothing to check against)."""
@@ -299,7 +336,9 @@ def _field(data: dict, key: str, kind: type, optional: bool = False):
         raise ValueError(f"missing field {key!r}")
     value = data[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ValueError(f"field {key!r} must be {'a' if kind is not int else 'an'} {kind.__name__}, not {value!r}"[:200])
+        raise ValueError(
+            f"field {key!r} must be {'a' if kind is not int else 'an'} {kind.__name__}, not {value!r}"[:200]
+        )
     return value
 
 

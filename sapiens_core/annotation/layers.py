@@ -15,8 +15,16 @@ import numpy as np
 
 from ..io.atomic import atomic_path, atomic_write_bytes
 
-__all__ = ["write_class_png", "read_class_png", "write_mask_png", "read_mask_png",
-           "write_float_npy", "read_float_npy", "check_class_map", "check_float_layer"]
+__all__ = [
+    "write_class_png",
+    "read_class_png",
+    "write_mask_png",
+    "read_mask_png",
+    "write_float_npy",
+    "read_float_npy",
+    "check_class_map",
+    "check_float_layer",
+]
 
 
 def check_class_map(class_map: np.ndarray) -> np.ndarray:
@@ -44,8 +52,10 @@ def write_class_png(path: str | os.PathLike, class_map: np.ndarray) -> None:
 def read_class_png(path: str | os.PathLike) -> np.ndarray:
     image = _decode_png(path)
     if image.ndim != 2 or image.dtype != np.uint8:
-        raise ValueError(f"{Path(path).name} is not a single-channel 8-bit class-id PNG "
-                         f"({image.dtype}, {image.shape[2] if image.ndim == 3 else 1} channels)")
+        raise ValueError(
+            f"{Path(path).name} is not a single-channel 8-bit class-id PNG "
+            f"({image.dtype}, {image.shape[2] if image.ndim == 3 else 1} channels)"
+        )
     return image
 
 

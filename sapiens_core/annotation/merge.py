@@ -20,8 +20,10 @@ __all__ = ["merge_keep_human"]
 def merge_keep_human(existing: Annotation, incoming: Annotation) -> Annotation:
     """A new document: ``incoming`` with every human-made (or reviewed) label of ``existing`` kept."""
     if existing.persons and incoming.persons and existing.keypoint_schema != incoming.keypoint_schema:
-        raise ValueError(f"cannot merge labels of {incoming.keypoint_schema} into a document labelled with "
-                         f"{existing.keypoint_schema}; replace it instead")
+        raise ValueError(
+            f"cannot merge labels of {incoming.keypoint_schema} into a document labelled with "
+            f"{existing.keypoint_schema}; replace it instead"
+        )
     new_by_id = {p.id: p for p in incoming.persons}
     old_by_id = {p.id: p for p in existing.persons}
     persons = []
@@ -31,14 +33,21 @@ def merge_keep_human(existing: Annotation, incoming: Annotation) -> Annotation:
     for old in existing.persons:
         if old.id not in new_by_id and (existing.reviewed or (old.source == SOURCE_HUMAN).any()):
             persons.append(old.copy())
-    layers = {name: getattr(incoming, name) if getattr(incoming, name) is not None else getattr(existing, name)
-              for name in ("part_map", "foreground", "depth", "normal")}
+    layers = {
+        name: getattr(incoming, name) if getattr(incoming, name) is not None else getattr(existing, name)
+        for name in ("part_map", "foreground", "depth", "normal")
+    }
     return dataclasses.replace(
-        incoming, persons=persons, **layers,
+        incoming,
+        persons=persons,
+        **layers,
         keypoint_schema=incoming.keypoint_schema or existing.keypoint_schema,
         class_schema=incoming.class_schema or existing.class_schema,
-        models={**existing.models, **incoming.models}, revision=existing.revision,
-        reviewed=existing.reviewed or incoming.reviewed, side_files={})
+        models={**existing.models, **incoming.models},
+        revision=existing.revision,
+        reviewed=existing.reviewed or incoming.reviewed,
+        side_files={},
+    )
 
 
 def _merge_person(old: Person, new: Person, reviewed: bool) -> Person:

@@ -7,8 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Person", "SOURCE_MODEL", "SOURCE_HUMAN", "VISIBILITY_VALUES", "float32_to_json", "json_to_float32",
-           "same_array"]
+__all__ = [
+    "Person",
+    "SOURCE_MODEL",
+    "SOURCE_HUMAN",
+    "VISIBILITY_VALUES",
+    "float32_to_json",
+    "json_to_float32",
+    "same_array",
+]
 
 SOURCE_MODEL, SOURCE_HUMAN = 0, 1
 # COCO visibility: 0 unlabeled, 1 labeled but occluded, 2 labeled and visible.
@@ -20,11 +27,11 @@ class Person:
     """Keypoints of one person in image pixels. Arrays are coerced to their canonical dtypes on creation."""
 
     id: int
-    keypoints: np.ndarray          # (K, 3) float32: x, y, score
-    visibility: np.ndarray         # (K,) uint8 in VISIBILITY_VALUES
-    source: np.ndarray             # (K,) uint8: SOURCE_MODEL or SOURCE_HUMAN per keypoint
+    keypoints: np.ndarray  # (K, 3) float32: x, y, score
+    visibility: np.ndarray  # (K,) uint8 in VISIBILITY_VALUES
+    source: np.ndarray  # (K,) uint8: SOURCE_MODEL or SOURCE_HUMAN per keypoint
     box: np.ndarray | None = None  # (4,) float32 x1, y1, x2, y2
-    score: float | None = None     # detector score of the person
+    score: float | None = None  # detector score of the person
 
     def __post_init__(self) -> None:
         self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
@@ -37,18 +44,29 @@ class Person:
         self.validate()
 
     @classmethod
-    def from_prediction(cls, id: int, keypoints_xy: np.ndarray, scores: np.ndarray, box: np.ndarray | None = None,
-                        threshold: float = 0.3, score: float | None = None) -> "Person":
+    def from_prediction(
+        cls,
+        id: int,
+        keypoints_xy: np.ndarray,
+        scores: np.ndarray,
+        box: np.ndarray | None = None,
+        threshold: float = 0.3,
+        score: float | None = None,
+    ) -> Person:
         """A model's output: visible (2) where the score reaches ``threshold``, unlabeled (0) elsewhere."""
         xy = np.asarray(keypoints_xy, dtype=np.float32).reshape(-1, 2)
         s = np.asarray(scores, dtype=np.float32).reshape(-1)
         if len(s) != len(xy):
             raise ValueError(f"{len(xy)} keypoints but {len(s)} scores")
         confident = np.isfinite(s) & (s >= threshold) & np.isfinite(xy).all(axis=1)
-        return cls(id=int(id), keypoints=np.concatenate([xy, s[:, None]], axis=1),
-                   visibility=np.where(confident, 2, 0).astype(np.uint8),
-                   source=np.full(len(xy), SOURCE_MODEL, np.uint8),
-                   box=None if box is None else np.asarray(box, np.float32)[:4], score=score)
+        return cls(
+            id=int(id),
+            keypoints=np.concatenate([xy, s[:, None]], axis=1),
+            visibility=np.where(confident, 2, 0).astype(np.uint8),
+            source=np.full(len(xy), SOURCE_MODEL, np.uint8),
+            box=None if box is None else np.asarray(box, np.float32)[:4],
+            score=score,
+        )
 
     @property
     def num_keypoints(self) -> int:
@@ -75,41 +93,58 @@ class Person:
         if self.keypoints.ndim != 2 or self.keypoints.shape[1] != 3:
             raise ValueError(f"keypoints must have shape (K, 3), not {self.keypoints.shape}")
         if self.visibility.shape != (k,) or self.source.shape != (k,):
-            raise ValueError(f"visibility {self.visibility.shape} and source {self.source.shape} must have shape ({k},)")
+            raise ValueError(
+                f"visibility {self.visibility.shape} and source {self.source.shape} must have shape ({k},)"
+            )
         bad = np.setdiff1d(self.visibility, VISIBILITY_VALUES)
         if bad.size:
             raise ValueError(f"visibility values must be 0, 1 or 2; found {bad.tolist()}")
         bad = np.setdiff1d(self.source, (SOURCE_MODEL, SOURCE_HUMAN))
         if bad.size:
-            raise ValueError(f"source values must be {SOURCE_MODEL} (model) or {SOURCE_HUMAN} (human); found {bad.tolist()}")
+            raise ValueError(
+                f"source values must be {SOURCE_MODEL} (model) or {SOURCE_HUMAN} (human); found {bad.tolist()}"
+            )
         if self.box is not None and self.box.shape != (4,):
             raise ValueError(f"box must have shape (4,), not {self.box.shape}")
 
-    def copy(self) -> "Person":
-        return Person(self.id, self.keypoints.copy(), self.visibility.copy(), self.source.copy(),
-                      None if self.box is None else self.box.copy(), self.score)
+    def copy(self) -> Person:
+        return Person(
+            self.id,
+            self.keypoints.copy(),
+            self.visibility.copy(),
+            self.source.copy(),
+            None if self.box is None else self.box.copy(),
+            self.score,
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Person):
             return NotImplemented
-        return (self.id == other.id and same_array(self.keypoints, other.keypoints)
-                and same_array(self.visibility, other.visibility) and same_array(self.source, other.source)
-                and same_array(self.box, other.box) and _same_float(self.score, other.score))
+        return (
+            self.id == other.id
+            and same_array(self.keypoints, other.keypoints)
+            and same_array(self.visibility, other.visibility)
+            and same_array(self.source, other.source)
+            and same_array(self.box, other.box)
+            and _same_float(self.score, other.score)
+        )
 
     __hash__ = None  # mutable
 
     # ---- JSON
 
     def to_json(self) -> dict:
-        return {"id": int(self.id),
-                "score": self.score if self.score is not None and math.isfinite(self.score) else None,
-                "box": None if self.box is None else float32_to_json(self.box),
-                "keypoints": float32_to_json(self.keypoints),
-                "visibility": self.visibility.tolist(),
-                "source": self.source.tolist()}
+        return {
+            "id": int(self.id),
+            "score": self.score if self.score is not None and math.isfinite(self.score) else None,
+            "box": None if self.box is None else float32_to_json(self.box),
+            "keypoints": float32_to_json(self.keypoints),
+            "visibility": self.visibility.tolist(),
+            "source": self.source.tolist(),
+        }
 
     @classmethod
-    def from_json(cls, data: object, num_keypoints: int | None = None) -> "Person":
+    def from_json(cls, data: object, num_keypoints: int | None = None) -> Person:
         """Parse what ``to_json`` wrote; ValueError says which field is wrong."""
         if not isinstance(data, dict):
             raise ValueError(f"a person must be an object, not {type(data).__name__}")

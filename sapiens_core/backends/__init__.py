@@ -13,8 +13,16 @@ from .base import BACKENDS, Backend, TorchBackend, register_backend
 from .device import resolve_device
 from .formats import FORMAT_NAMES, detect_format
 
-__all__ = ["Backend", "TorchBackend", "BACKENDS", "register_backend", "open_backend", "detect_format",
-           "resolve_device", "FORMAT_NAMES"]
+__all__ = [
+    "Backend",
+    "TorchBackend",
+    "BACKENDS",
+    "register_backend",
+    "open_backend",
+    "detect_format",
+    "resolve_device",
+    "FORMAT_NAMES",
+]
 
 
 def open_backend(path: str | Path, task: str | None = None, device: str = "auto") -> Backend:

@@ -36,8 +36,8 @@ class Backend(abc.ABC):
     format: ClassVar[str]
     path: Path
     task: str | None
-    device: str     # "cpu" | "cuda": what actually runs
-    provider: str   # human-readable, e.g. "torch cuda bf16 autocast", "onnxruntime CPUExecutionProvider"
+    device: str  # "cpu" | "cuda": what actually runs
+    provider: str  # human-readable, e.g. "torch cuda bf16 autocast", "onnxruntime CPUExecutionProvider"
     input_size: tuple[int, int] = INPUT_SIZE
     output_channels: int | None
     max_batch: int
@@ -90,7 +90,7 @@ class Backend(abc.ABC):
         x = self._check_input(batch)
         parts = []
         for start in range(0, len(x), self.max_batch):
-            chunk = x[start:start + self.max_batch]
+            chunk = x[start : start + self.max_batch]
             count = len(chunk)
             if count < self.min_batch:
                 chunk = np.concatenate([chunk, np.zeros((self.min_batch - count, *chunk.shape[1:]), np.float32)])
@@ -100,8 +100,10 @@ class Backend(abc.ABC):
                 raise
             except Exception as error:
                 text = str(error).strip().splitlines()
-                raise BackendError(f"{self.path.name} failed on a {tuple(chunk.shape)} batch "
-                                   f"({self.provider}): {text[0][:200] if text else type(error).__name__}") from error
+                raise BackendError(
+                    f"{self.path.name} failed on a {tuple(chunk.shape)} batch "
+                    f"({self.provider}): {text[0][:200] if text else type(error).__name__}"
+                ) from error
             parts.append(self._check_output(raw, len(chunk))[:count])
         out = parts[0] if len(parts) == 1 else np.concatenate(parts)
         if self.output_channels is None:
@@ -126,8 +128,11 @@ class TorchBackend(Backend):
         if self._module is None:
             raise BackendError(f"{self.path.name} was closed")
         x = torch.from_numpy(chunk).to(self.device, dtype=self._input_dtype)
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self._autocast and self.device == "cuda"
-                    else contextlib.nullcontext())
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if self._autocast and self.device == "cuda"
+            else contextlib.nullcontext()
+        )
         with torch.inference_mode(), autocast:
             return self._module(x)
 

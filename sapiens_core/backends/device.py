@@ -36,7 +36,7 @@ def normalize_device(device: str) -> str:
 
 
 def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" if torch can use it, else "cpu"; "cuda" when unusable -> BackendError with the reason."""
+    """ "auto" -> "cuda" if torch can use it, else "cpu"; "cuda" when unusable -> BackendError with the reason."""
     value = normalize_device(device)
     if value == "cpu":
         return "cpu"

@@ -79,13 +79,15 @@ class ExportedBackend(TorchBackend):
                 raise CheckpointError(
                     f"{self.path.name} could not be loaded as an ExportedProgram with torch {torch.__version__} "
                     f"({_reason(error, log.errors)}); these files only load in the torch version that wrote them; "
-                    "use the *_torchscript.pt2 or .pth file instead") from None
+                    "use the *_torchscript.pt2 or .pth file instead"
+                ) from None
         low, high = batch_bounds(program)
         tensors = [*self._module.parameters(), *self._module.buffers()]
         floating = [t.dtype for t in tensors if t.is_floating_point()]
         self._input_dtype = floating[0] if floating else torch.float32
-        precision = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}.get(self._input_dtype,
-                                                                                           str(self._input_dtype))
+        precision = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}.get(
+            self._input_dtype, str(self._input_dtype)
+        )
         self.provider = self._describe(precision)
         self.min_batch = low
         self.max_batch = max(low, min(default_max_batch(task, self.device), high or 10**9))

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..cuda_driver import nvidia_driver_loadable
 from ..errors import BackendError, CheckpointError
 from .base import Backend, default_max_batch, register_backend
-from ..cuda_driver import nvidia_driver_loadable
 from .device import normalize_device
 
 CUDA_PROVIDER = "CUDAExecutionProvider"
@@ -43,7 +43,9 @@ class OnnxBackend(Backend):
         wanted = normalize_device(device)
         available = list(ort.get_available_providers())
         if wanted == "cuda" and CUDA_PROVIDER not in available:
-            raise BackendError(f"cannot run {self.path.name} on CUDA: {_cuda_problem(available)}; choose the CPU instead")
+            raise BackendError(
+                f"cannot run {self.path.name} on CUDA: {_cuda_problem(available)}; choose the CPU instead"
+            )
         providers = [CPU_PROVIDER]
         if wanted != "cpu" and CUDA_PROVIDER in available:
             providers.insert(0, CUDA_PROVIDER)
@@ -53,12 +55,16 @@ class OnnxBackend(Backend):
             self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
         except Exception as error:
             text = str(error).strip().splitlines()
-            raise CheckpointError(f"{self.path.name} could not be opened by ONNX Runtime "
-                                  f"({text[0][:160] if text else type(error).__name__})") from None
+            raise CheckpointError(
+                f"{self.path.name} could not be opened by ONNX Runtime "
+                f"({text[0][:160] if text else type(error).__name__})"
+            ) from None
         active = self._session.get_providers()[0]
         if wanted == "cuda" and active != CUDA_PROVIDER:
             self._session = None
-            raise BackendError(f"cannot run {self.path.name} on CUDA: {_cuda_problem(available)}; choose the CPU instead")
+            raise BackendError(
+                f"cannot run {self.path.name} on CUDA: {_cuda_problem(available)}; choose the CPU instead"
+            )
         self.device = "cuda" if active == CUDA_PROVIDER else "cpu"
         self.provider = f"onnxruntime {active}"
         self._read_signature()
@@ -66,8 +72,10 @@ class OnnxBackend(Backend):
     def _read_signature(self) -> None:
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise CheckpointError(f"{self.path.name} is not an image model: expected one (B, 3, H, W) input, found "
-                                  + ", ".join(f"{i.name}{list(i.shape)}" for i in inputs))
+            raise CheckpointError(
+                f"{self.path.name} is not an image model: expected one (B, 3, H, W) input, found "
+                + ", ".join(f"{i.name}{list(i.shape)}" for i in inputs)
+            )
         if len(outputs[0].shape) != 4:
             raise CheckpointError(f"{self.path.name} has a rank-{len(outputs[0].shape)} output; expected (B, C, h, w)")
         first = inputs[0]

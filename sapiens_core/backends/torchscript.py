@@ -21,8 +21,10 @@ class TorchScriptBackend(TorchBackend):
             module = torch.jit.load(str(self.path), map_location=self.device)
         except Exception as error:
             text = str(error).strip().splitlines()
-            raise CheckpointError(f"{self.path.name} could not be loaded as TorchScript "
-                                  f"({text[0][:160] if text else type(error).__name__})") from None
+            raise CheckpointError(
+                f"{self.path.name} could not be loaded as TorchScript "
+                f"({text[0][:160] if text else type(error).__name__})"
+            ) from None
         self._module = module.eval()
         # fp32 weights; on CUDA, bf16 autocast gives the speed of the bf16 files without a second download.
         self._autocast = self.device == "cuda"

@@ -21,9 +21,11 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sapiens_core",
-                                     description="Run Sapiens pose, body-part segmentation, depth and normal models headlessly; "
-                                                 "export, import and count labels.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sapiens_core",
+        description="Run Sapiens pose, body-part segmentation, depth and normal models headlessly; "
+        "export, import and count labels.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens, for bug reports")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (predict_cmd, export_cmd, import_cmd, stats_cmd, models_cmd):
@@ -34,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return args.run(args)
     except SapiensError as exc:

@@ -14,10 +14,17 @@ from ..models_dir import default_models_dir, discover, installed_for
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("models", help="list, download and verify checkpoints",
-                       description="The official Sapiens model cards, what is installed, downloads from Hugging Face.")
-    p.add_argument("--models-dir", type=Path, default=None,
-                   help=f"where checkpoints live (default: $SAPIENS_MODELS_DIR or {default_models_dir()})")
+    p = sub.add_parser(
+        "models",
+        help="list, download and verify checkpoints",
+        description="The official Sapiens model cards, what is installed, downloads from Hugging Face.",
+    )
+    p.add_argument(
+        "--models-dir",
+        type=Path,
+        default=None,
+        help=f"where checkpoints live (default: $SAPIENS_MODELS_DIR or {default_models_dir()})",
+    )
     msub = p.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     ls = msub.add_parser("list", help="show the model cards and which are installed")
     ls.add_argument("--task", choices=("pose", "seg", "depth", "normal"))

@@ -30,25 +30,38 @@ from ..schema import class_schema, keypoint_schema
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="run models on images and write the results",
-                       description="Run the given checkpoints on images (files or folders, recursed) and write per image "
-                                   "STEM.json, STEM_seg.png, STEM_depth.npy, STEM_normal.npy, STEM_overlay.png, "
-                                   "and coco.json for all images.")
+    p = sub.add_parser(
+        "predict",
+        help="run models on images and write the results",
+        description="Run the given checkpoints on images (files or folders, recursed) and write per image "
+        "STEM.json, STEM_seg.png, STEM_depth.npy, STEM_normal.npy, STEM_overlay.png, "
+        "and coco.json for all images.",
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
     pose = p.add_mutually_exclusive_group()
     for task in ("pose", "seg", "depth", "normal"):
         (pose if task == "pose" else p).add_argument(
-            f"--{task}", type=Path, metavar="CKPT",
-            help=f"{task} checkpoint: TorchScript .pt2, bfloat16 .pt2, original .pth or .onnx")
-    pose.add_argument("--quick", action="store_true",
-                      help="pose from the quick CPU backend (MediaPipe Holistic mapped onto Goliath-308, plus a "
-                           "person mask) instead of a pose checkpoint; needs mediapipe")
+            f"--{task}",
+            type=Path,
+            metavar="CKPT",
+            help=f"{task} checkpoint: TorchScript .pt2, bfloat16 .pt2, original .pth or .onnx",
+        )
+    pose.add_argument(
+        "--quick",
+        action="store_true",
+        help="pose from the quick CPU backend (MediaPipe Holistic mapped onto Goliath-308, plus a "
+        "person mask) instead of a pose checkpoint; needs mediapipe",
+    )
     p.add_argument("--boxes", type=Path, metavar="FILE", help="person boxes per image (JSON); default: whole image")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--batch-size", type=int, default=1, metavar="N", help="images (and person crops) per forward pass")
-    p.add_argument("--flip-test", action="store_true", help="average with the mirrored input (official eval setting; 2x slower)")
-    p.add_argument("--kpt-threshold", type=float, default=0.3, help="score at and above which a keypoint counts as visible")
+    p.add_argument(
+        "--flip-test", action="store_true", help="average with the mirrored input (official eval setting; 2x slower)"
+    )
+    p.add_argument(
+        "--kpt-threshold", type=float, default=0.3, help="score at and above which a keypoint counts as visible"
+    )
     p.add_argument("--no-overlay", action="store_true", help="skip the STEM_overlay.png renders")
     p.set_defaults(run=run)
 
@@ -100,8 +113,13 @@ def run(args: argparse.Namespace) -> int:
     if not images and not missing:  # before loading models: that takes seconds to minutes
         raise SapiensError(f"no images found in {', '.join(map(str, args.inputs))}")
     boxes = BoxTable.load(args.boxes) if args.boxes else None
-    pipeline = Pipeline.from_paths(models, device=args.device, batch_size=args.batch_size,
-                                   flip_test=args.flip_test, kpt_threshold=args.kpt_threshold)
+    pipeline = Pipeline.from_paths(
+        models,
+        device=args.device,
+        batch_size=args.batch_size,
+        flip_test=args.flip_test,
+        kpt_threshold=args.kpt_threshold,
+    )
     failed = len(missing)
     for p in missing:
         print(f"failed: {p}: no such file or folder", file=sys.stderr)
@@ -115,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         bar = tqdm(total=len(images), unit="img", file=sys.stderr, disable=None, desc="predict")
         for start in range(0, len(images), args.batch_size):
             frames, ok = [], []
-            for path in images[start:start + args.batch_size]:
+            for path in images[start : start + args.batch_size]:
                 try:
                     frames.append(Frame(read_image(path), str(path), boxes.lookup(path) if boxes else None))
                     ok.append(path)
@@ -134,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 # Keep only what coco.json needs: the dense layers are on disk already (memory stays bounded).
                 written.append(dataclasses.replace(doc, part_map=None, foreground=None, depth=None, normal=None))
-            bar.update(len(images[start:start + args.batch_size]))
+            bar.update(len(images[start : start + args.batch_size]))
         bar.close()
         schemas = {d.keypoint_schema for d in written if d.keypoint_schema}
         if schemas:

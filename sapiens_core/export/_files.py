@@ -17,8 +17,18 @@ import numpy as np
 from ..errors import AnnotationFormatError, ImageReadError
 from ..io.images import find_images
 
-__all__ = ["FileProblem", "source_of", "read_json", "npy_header", "load_npy", "walk_files", "ImageIndex",
-           "check_points", "check_shape", "natural_key"]
+__all__ = [
+    "FileProblem",
+    "source_of",
+    "read_json",
+    "npy_header",
+    "load_npy",
+    "walk_files",
+    "ImageIndex",
+    "check_points",
+    "check_shape",
+    "natural_key",
+]
 
 
 class FileProblem(ValueError):
@@ -122,8 +132,10 @@ class ImageIndex:
         if not found:
             raise ValueError(f"no image named {stem!r} (any image suffix) under {self.folder}")
         if len(found) > 1:
-            raise ValueError(f"{len(found)} images are named {stem!r}: "
-                             + ", ".join(p.relative_to(self.folder).as_posix() for p in found[:3]))
+            raise ValueError(
+                f"{len(found)} images are named {stem!r}: "
+                + ", ".join(p.relative_to(self.folder).as_posix() for p in found[:3])
+            )
         return found[0]
 
 
@@ -146,8 +158,10 @@ def check_points(xy: np.ndarray, size: tuple[int, int] | None, field: str) -> No
     outside = ((xy < low) | (xy > high)).any(axis=1)
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
-        raise ValueError(f"{field}: point {i} ({xy[i, 0]:.6g}, {xy[i, 1]:.6g}) lies far outside the "
-                         + ("image" if size is None else f"{size[0]}x{size[1]} image"))
+        raise ValueError(
+            f"{field}: point {i} ({xy[i, 0]:.6g}, {xy[i, 1]:.6g}) lies far outside the "
+            + ("image" if size is None else f"{size[0]}x{size[1]} image")
+        )
 
 
 def check_shape(shape: tuple[int, ...], size: tuple[int, int], field: str) -> None:

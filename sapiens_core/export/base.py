@@ -17,15 +17,23 @@ import numpy as np
 
 from ..annotation import Annotation, Person
 
-__all__ = ["ExportItem", "ExportOptions", "ExportReport", "ImportOptions", "ImportedImage", "ImportProblem",
-           "relative_name", "resolve_name"]
+__all__ = [
+    "ExportItem",
+    "ExportOptions",
+    "ExportReport",
+    "ImportOptions",
+    "ImportedImage",
+    "ImportProblem",
+    "relative_name",
+    "resolve_name",
+]
 
 
 @dataclass
 class ExportItem:
     doc: Annotation
-    stem: str                           # unique within the export: names per-image output files
-    doc_path: Path | None = None        # the document's JSON (its side files lie beside it), when saved
+    stem: str  # unique within the export: names per-image output files
+    doc_path: Path | None = None  # the document's JSON (its side files lie beside it), when saved
 
 
 @dataclass
@@ -35,29 +43,29 @@ class ExportOptions:
     score_threshold: float | None = 0.3
     # Image names in the export are relative to this folder; None: to the folder the export is written into.
     images_root: Path | None = None
-    embed_images: bool = False          # labelme: base64 imageData in each file (large; off by default)
+    embed_images: bool = False  # labelme: base64 imageData in each file (large; off by default)
 
 
 @dataclass
 class ExportReport:
-    written: list[Path] = field(default_factory=list)   # files (or folders) the export created
+    written: list[Path] = field(default_factory=list)  # files (or folders) the export created
     images: int = 0
     persons: int = 0
-    problems: list[str] = field(default_factory=list)   # "name: what is wrong"; those images were left out
+    problems: list[str] = field(default_factory=list)  # "name: what is wrong"; those images were left out
 
 
 @dataclass
 class ImportOptions:
-    images_dir: Path | None = None      # where image names in the source are resolved; None: the source's folder
+    images_dir: Path | None = None  # where image names in the source are resolved; None: the source's folder
     keypoint_schema: str | None = None  # for sources that do not say (sapiens-lite): None = by point count
     class_schema: str = "sapiens_28"
 
 
 @dataclass
 class ImportedImage:
-    source: str                          # for messages: "train.json: image 'a.jpg'"
-    image_path: Path                     # resolved; the importer checks it exists and has ``size``
-    size: tuple[int, int] | None         # (width, height) as the source states it; None: take the image's
+    source: str  # for messages: "train.json: image 'a.jpg'"
+    image_path: Path  # resolved; the importer checks it exists and has ``size``
+    size: tuple[int, int] | None  # (width, height) as the source states it; None: take the image's
     keypoint_schema: str | None = None
     class_schema: str | None = None
     persons: list[Person] = field(default_factory=list)

@@ -35,33 +35,42 @@ from ..schema import KeypointSchema, keypoint_schema, keypoint_schema_for_count
 from . import coco_layers
 from .base import ExportItem, ExportOptions, ExportReport, relative_name
 
-__all__ = ["CocoLayout", "CATEGORY_ID", "write_coco", "own_schema_layout", "point_map", "common_image_root",
-           "short_floats"]
+__all__ = [
+    "CocoLayout",
+    "CATEGORY_ID",
+    "write_coco",
+    "own_schema_layout",
+    "point_map",
+    "common_image_root",
+    "short_floats",
+]
 
 CATEGORY_ID = 1
 
 
 @dataclass(frozen=True, eq=False)
 class CocoLayout:
-    name: str                                  # the format's name, for messages
-    title: str                                 # for the file's "info"
-    schema: KeypointSchema                     # every point the file holds, in file order (all parts together)
-    category: KeypointSchema                   # what the category lists: names and skeleton
-    import_schema: KeypointSchema              # the keypoint set of the documents an import makes
+    name: str  # the format's name, for messages
+    title: str  # for the file's "info"
+    schema: KeypointSchema  # every point the file holds, in file order (all parts together)
+    category: KeypointSchema  # what the category lists: names and skeleton
+    import_schema: KeypointSchema  # the keypoint set of the documents an import makes
     # (field, point count) in file order; the first field is the COCO "keypoints" that num_keypoints counts.
     parts: tuple[tuple[str, int], ...] = ()
     doc_schemas: tuple[str, ...] | None = None  # keypoint sets it exports; None: any, matched by point name
     aliases: Mapping[str, str] = field(default_factory=dict)  # file point name -> document point name
     # Per-record fields computed from the written points (file order): xy (K, 2), v (K,) -> {field: value}.
     extra_fields: Callable[[np.ndarray, np.ndarray], dict] | None = None
-    layers: bool = False                       # person masks and the per-pixel side files go in
+    layers: bool = False  # person masks and the per-pixel side files go in
 
     def __post_init__(self) -> None:
         if not self.parts:
             object.__setattr__(self, "parts", (("keypoints", len(self.schema)),))
         if sum(n for _, n in self.parts) != len(self.schema):
-            raise ValueError(f"{self.name}: parts hold {sum(n for _, n in self.parts)} points, "
-                             f"{self.schema.name} has {len(self.schema)}")
+            raise ValueError(
+                f"{self.name}: parts hold {sum(n for _, n in self.parts)} points, "
+                f"{self.schema.name} has {len(self.schema)}"
+            )
 
 
 def point_map(file_schema: KeypointSchema, doc_schema: KeypointSchema, aliases: Mapping[str, str]) -> np.ndarray:
@@ -100,6 +109,7 @@ def common_image_root(docs: Iterable[Annotation]) -> Path | None:
 
 # -------------------------------------------------------------------------------------------------- write
 
+
 def write_coco(out: Path, items: Iterable[ExportItem], options: ExportOptions, layout: CocoLayout) -> ExportReport:
     """Stream ``items`` into one COCO file at ``out`` (atomically: a crash leaves the old file or none).
 
@@ -114,8 +124,13 @@ def write_coco(out: Path, items: Iterable[ExportItem], options: ExportOptions, l
     maps: dict[str, np.ndarray] = {}
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp, open(tmp, "x", encoding="utf-8", newline="\n") as f:
-        f.write('{"info":' + _dumps(_info(layout)) + ',"licenses":[],\n"categories":'
-                + _dumps(_categories(layout)) + ',\n"annotations":[')
+        f.write(
+            '{"info":'
+            + _dumps(_info(layout))
+            + ',"licenses":[],\n"categories":'
+            + _dumps(_categories(layout))
+            + ',\n"annotations":['
+        )
         written = 0
         for item in items:
             try:
@@ -142,20 +157,38 @@ def _dumps(value: object) -> str:
 
 
 def _info(layout: CocoLayout) -> dict:
-    return {"description": f"Sapiens Studio export, {layout.title}", "version": "1.0",
-            "contributor": "Sapiens Studio", "format": layout.name, "keypoint_schema": layout.schema.name}
+    return {
+        "description": f"Sapiens Studio export, {layout.title}",
+        "version": "1.0",
+        "contributor": "Sapiens Studio",
+        "format": layout.name,
+        "keypoint_schema": layout.schema.name,
+    }
 
 
 def _categories(layout: CocoLayout) -> list[dict]:
-    return [{"id": CATEGORY_ID, "name": "person", "supercategory": "person",
-             "keypoints": list(layout.category.names), "skeleton": layout.category.coco_skeleton()}]
+    return [
+        {
+            "id": CATEGORY_ID,
+            "name": "person",
+            "supercategory": "person",
+            "keypoints": list(layout.category.names),
+            "skeleton": layout.category.coco_skeleton(),
+        }
+    ]
 
 
-def _image_and_records(item: ExportItem, layout: CocoLayout, options: ExportOptions, root: Path, image_id: int,
-                       maps: dict[str, np.ndarray]) -> tuple[dict, list[dict]]:
+def _image_and_records(
+    item: ExportItem, layout: CocoLayout, options: ExportOptions, root: Path, image_id: int, maps: dict[str, np.ndarray]
+) -> tuple[dict, list[dict]]:
     doc = item.doc
-    image = {"id": image_id, "file_name": relative_name(doc.image_path, root),
-             "width": doc.width, "height": doc.height, "reviewed": bool(doc.reviewed)}
+    image = {
+        "id": image_id,
+        "file_name": relative_name(doc.image_path, root),
+        "width": doc.width,
+        "height": doc.height,
+        "reviewed": bool(doc.reviewed),
+    }
     records = []
     if doc.persons:
         mapping = _map_for(doc, layout, maps)
@@ -192,8 +225,9 @@ def _map_for(doc: Annotation, layout: CocoLayout, maps: dict[str, np.ndarray]) -
     return mapping
 
 
-def _person_record(person: Person, mapping: np.ndarray, layout: CocoLayout,
-                   score_threshold: float | None) -> dict | None:
+def _person_record(
+    person: Person, mapping: np.ndarray, layout: CocoLayout, score_threshold: float | None
+) -> dict | None:
     kp = person.keypoints
     v = person.visibility.copy()
     if score_threshold is not None:
@@ -219,13 +253,13 @@ def _person_record(person: Person, mapping: np.ndarray, layout: CocoLayout,
     triples = [int(x) if i % 3 == 2 else x for i, x in enumerate(flat)]
     start = 0
     for name, count in layout.parts:
-        record[name] = triples[3 * start:3 * (start + count)]
+        record[name] = triples[3 * start : 3 * (start + count)]
         start += count
-    record["num_keypoints"] = int((fv[:layout.parts[0][1]] > 0).sum())
+    record["num_keypoints"] = int((fv[: layout.parts[0][1]] > 0).sum())
     record["bbox"] = short_floats(np.array([x1, y1, wh[0], wh[1]], np.float32))
     record["area"] = short_floats(wh[0] * wh[1])[0]
     record["iscrowd"] = 0
-    record["segmentation"] = []           # filled in by the layers, where a person mask exists
+    record["segmentation"] = []  # filled in by the layers, where a person mask exists
     if layout.extra_fields is not None:
         record.update(layout.extra_fields(fxy, fv))
     record["person_id"] = int(person.id)
@@ -238,5 +272,11 @@ def _person_record(person: Person, mapping: np.ndarray, layout: CocoLayout,
 
 def own_schema_layout(schema: KeypointSchema) -> CocoLayout:
     """Plain COCO keypoints in a model's own keypoint set (what ``predict`` writes for a 17- or 133-point model)."""
-    return CocoLayout(name=f"coco ({schema.name})", title=f"COCO keypoints, {schema.title}", schema=schema,
-                      category=schema, import_schema=schema, doc_schemas=(schema.name,))
+    return CocoLayout(
+        name=f"coco ({schema.name})",
+        title=f"COCO keypoints, {schema.title}",
+        schema=schema,
+        category=schema,
+        import_schema=schema,
+        doc_schemas=(schema.name,),
+    )

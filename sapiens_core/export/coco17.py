@@ -16,8 +16,9 @@ from .coco_read import read_coco
 from .registry import Format, register_format
 
 _COCO17 = keypoint_schema("coco_17")
-LAYOUT = CocoLayout(name="coco17", title="COCO 17", schema=_COCO17, category=_COCO17,
-                    import_schema=keypoint_schema("goliath_308"))
+LAYOUT = CocoLayout(
+    name="coco17", title="COCO 17", schema=_COCO17, category=_COCO17, import_schema=keypoint_schema("goliath_308")
+)
 
 
 def write(out: Path, items: Iterable[ExportItem], options: ExportOptions) -> ExportReport:
@@ -28,8 +29,15 @@ def read(src: Path, options: ImportOptions) -> Iterator[ImportedImage | ImportPr
     return read_coco(src, options, LAYOUT)
 
 
-FORMAT = register_format(Format(
-    name="coco17", title="COCO keypoints, 17 body points (JSON)", target="file", suffix=".json",
-    write=write, read=read,
-    description="Standard COCO person keypoints (17 points, taken from the documents by name); imports into "
-                "Goliath-308 documents."))
+FORMAT = register_format(
+    Format(
+        name="coco17",
+        title="COCO keypoints, 17 body points (JSON)",
+        target="file",
+        suffix=".json",
+        write=write,
+        read=read,
+        description="Standard COCO person keypoints (17 points, taken from the documents by name); imports into "
+        "Goliath-308 documents.",
+    )
+)

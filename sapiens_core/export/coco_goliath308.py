@@ -17,8 +17,15 @@ from .coco_read import read_coco
 from .registry import Format, register_format
 
 _GOLIATH = keypoint_schema("goliath_308")
-LAYOUT = CocoLayout(name="coco-goliath308", title="Goliath 308", schema=_GOLIATH, category=_GOLIATH,
-                    import_schema=_GOLIATH, doc_schemas=(_GOLIATH.name,), layers=True)
+LAYOUT = CocoLayout(
+    name="coco-goliath308",
+    title="Goliath 308",
+    schema=_GOLIATH,
+    category=_GOLIATH,
+    import_schema=_GOLIATH,
+    doc_schemas=(_GOLIATH.name,),
+    layers=True,
+)
 
 
 def write(out: Path, items: Iterable[ExportItem], options: ExportOptions) -> ExportReport:
@@ -29,8 +36,16 @@ def read(src: Path, options: ImportOptions) -> Iterator[ImportedImage | ImportPr
     return read_coco(src, options, LAYOUT)
 
 
-FORMAT = register_format(Format(
-    name="coco-goliath308", title="COCO keypoints, Goliath 308 (JSON)", target="file", suffix=".json",
-    write=write, read=read, needs_layers=True,
-    description="COCO keypoints with all 308 Goliath points, person masks as RLE and the part map, depth and "
-                "normal files named per image: what the finetuning trainer and mmpose read."))
+FORMAT = register_format(
+    Format(
+        name="coco-goliath308",
+        title="COCO keypoints, Goliath 308 (JSON)",
+        target="file",
+        suffix=".json",
+        write=write,
+        read=read,
+        needs_layers=True,
+        description="COCO keypoints with all 308 Goliath points, person masks as RLE and the part map, depth and "
+        "normal files named per image: what the finetuning trainer and mmpose read.",
+    )
+)

@@ -38,6 +38,7 @@ LAYER_NAMES = tuple(_READERS)
 
 # -------------------------------------------------------------------------------------------------- export
 
+
 def image_fields(doc: Annotation, root: Path) -> dict:
     """``class_schema`` and ``sapiens_layers`` for an image entry; ValueError when a side file is missing."""
     fields: dict = {}
@@ -93,6 +94,7 @@ def _foreground(doc: Annotation) -> np.ndarray | None:
 
 # -------------------------------------------------------------------------------------------------- import
 
+
 def read_layers(entry: object, base: Path) -> dict[str, np.ndarray]:
     """The arrays named by an image's ``sapiens_layers``; ValueError naming the field or the side file."""
     if not isinstance(entry, dict):
@@ -115,8 +117,9 @@ def read_layers(entry: object, base: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def foreground_from_segmentations(segmentations: list[tuple[str, object]],
-                                  size: tuple[int, int] | None) -> np.ndarray | None:
+def foreground_from_segmentations(
+    segmentations: list[tuple[str, object]], size: tuple[int, int] | None
+) -> np.ndarray | None:
     """Union of the persons' masks ((where, segmentation) pairs); None when none has one."""
     present = [(where, seg) for where, seg in segmentations if seg not in (None, [], {})]
     if not present:

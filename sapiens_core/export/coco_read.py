@@ -61,7 +61,7 @@ def _load(src: Path) -> dict:
         raise AnnotationFormatError(f"{src}: not a COCO file (the top level must be an object)")
     for key in ("images", "annotations", "categories"):
         if not isinstance(data.get(key), list):
-            raise AnnotationFormatError(f"{src}: not a COCO file (field \"{key}\" must be a list)")
+            raise AnnotationFormatError(f'{src}: not a COCO file (field "{key}" must be a list)')
     return data
 
 
@@ -71,8 +71,9 @@ def _keypoint_category(categories: list, layout: CocoLayout) -> tuple[int, set]:
     if len(with_points) > 1:
         with_points = [(i, c) for i, c in with_points if c.get("name") == "person"][:1] or with_points
     if len(with_points) != 1:
-        raise ValueError(f"categories: needs exactly one category with \"keypoints\" (or one named \"person\"), "
-                         f"found {len(with_points)}")
+        raise ValueError(
+            f'categories: needs exactly one category with "keypoints" (or one named "person"), found {len(with_points)}'
+        )
     i, category = with_points[0]
     names, expected = category["keypoints"], list(layout.category.names)
     where = f"categories[{i}].keypoints"
@@ -81,15 +82,18 @@ def _keypoint_category(categories: list, layout: CocoLayout) -> tuple[int, set]:
         raise ValueError(f"{where} lists {got}; {layout.name} expects the {len(expected)} of {layout.category.name}")
     for k, (got, want) in enumerate(zip(names, expected, strict=True)):
         if got != want:
-            raise ValueError(f"{where}[{k}] is {_short(got)}; {layout.name} expects {want!r} there "
-                             f"(the {layout.category.name} names in their order)")
+            raise ValueError(
+                f"{where}[{k}] is {_short(got)}; {layout.name} expects {want!r} there "
+                f"(the {layout.category.name} names in their order)"
+            )
     if not _is_int(category.get("id")):
         raise ValueError(f"categories[{i}].id must be an integer, not {_short(category.get('id'))}")
     return category["id"], known
 
 
-def _images(src: Path, data: dict, options: ImportOptions, layout: CocoLayout, category_id: int,
-            known_ids: set) -> Iterator[ImportedImage | ImportProblem]:
+def _images(
+    src: Path, data: dict, options: ImportOptions, layout: CocoLayout, category_id: int, known_ids: set
+) -> Iterator[ImportedImage | ImportProblem]:
     base = Path(options.images_dir) if options.images_dir is not None else src.parent
     images = data["images"]
     id_counts = Counter(image.get("id") for image in images if isinstance(image, dict) and _is_int(image.get("id")))
@@ -100,8 +104,12 @@ def _images(src: Path, data: dict, options: ImportOptions, layout: CocoLayout, c
         if _is_int(image_id) and image_id in id_counts:
             by_image[image_id].append((j, record))
         else:
-            orphans.append(ImportProblem(f"{src.name}: annotations[{j}]",
-                                         f"image_id {_short(image_id)} is not the id of an image in the file"))
+            orphans.append(
+                ImportProblem(
+                    f"{src.name}: annotations[{j}]",
+                    f"image_id {_short(image_id)} is not the id of an image in the file",
+                )
+            )
     back = point_map(layout.schema, layout.import_schema, layout.aliases)
     for i, image in enumerate(images):
         name = image.get("file_name") if isinstance(image, dict) else None
@@ -113,14 +121,23 @@ def _images(src: Path, data: dict, options: ImportOptions, layout: CocoLayout, c
     yield from orphans
 
 
-def _image(image: object, by_image: dict, id_counts: Counter, base: Path, layout: CocoLayout, category_id: int,
-           known_ids: set, back: np.ndarray, source: str) -> ImportedImage:
+def _image(
+    image: object,
+    by_image: dict,
+    id_counts: Counter,
+    base: Path,
+    layout: CocoLayout,
+    category_id: int,
+    known_ids: set,
+    back: np.ndarray,
+    source: str,
+) -> ImportedImage:
     if not isinstance(image, dict):
         raise ValueError(f"an image entry must be an object, not {_short(image)}")
     if not _is_int(image.get("id")):
         raise ValueError(f"id must be an integer, not {_short(image.get('id'))}")
     if id_counts[image["id"]] > 1:
-        raise ValueError(f"id {image['id']} is used by {id_counts[image['id']]} images (field \"id\")")
+        raise ValueError(f'id {image["id"]} is used by {id_counts[image["id"]]} images (field "id")')
     if not isinstance(image.get("file_name"), str) or not image["file_name"]:
         raise ValueError(f"file_name must be a non-empty string, not {_short(image.get('file_name'))}")
     size = _size(image)
@@ -138,7 +155,7 @@ def _image(image: object, by_image: dict, id_counts: Counter, base: Path, layout
         if not isinstance(record, dict):
             raise ValueError(f"{where} must be an object")
         if not _is_int(record.get("category_id")) or record["category_id"] not in known_ids:
-            raise ValueError(f"{where}: category_id {_short(record.get('category_id'))} is not in \"categories\"")
+            raise ValueError(f'{where}: category_id {_short(record.get("category_id"))} is not in "categories"')
         if record["category_id"] != category_id or record.get("iscrowd", 0) == 1:
             continue  # other objects, and crowd regions (no one person to edit)
         try:
@@ -157,12 +174,20 @@ def _image(image: object, by_image: dict, id_counts: Counter, base: Path, layout
         fg = coco_layers.foreground_from_segmentations(segmentations, size)
         if fg is not None:
             arrays["foreground"] = fg
-    imported = ImportedImage(source=source, image_path=resolve_name(image["file_name"], base), size=size,
-                             keypoint_schema=layout.import_schema.name, class_schema=class_schema,
-                             persons=persons, layers=arrays, reviewed=reviewed)
+    imported = ImportedImage(
+        source=source,
+        image_path=resolve_name(image["file_name"], base),
+        size=size,
+        keypoint_schema=layout.import_schema.name,
+        class_schema=class_schema,
+        persons=persons,
+        layers=arrays,
+        reviewed=reviewed,
+    )
     if size is not None:  # everything an editor will hold, checked now by the document's own rules
-        Annotation(str(imported.image_path), size, imported.keypoint_schema, class_schema, persons,
-                   reviewed=reviewed, **arrays).validate()
+        Annotation(
+            str(imported.image_path), size, imported.keypoint_schema, class_schema, persons, reviewed=reviewed, **arrays
+        ).validate()
     elif arrays:
         raise ValueError("sapiens_layers need the image's width and height")
     return imported
@@ -179,13 +204,17 @@ def _size(image: dict) -> tuple[int, int] | None:
 
 # -------------------------------------------------------------------------------------------------- persons
 
+
 def _person(record: dict, layout: CocoLayout, back: np.ndarray, default_id: int) -> Person:
     parts = [_triples(record.get(name), name, count) for name, count in layout.parts]
     pts = np.concatenate(parts, axis=0)  # (K_file, 3) in file order
     k = len(pts)
     labeled = pts[:, 2] > 0
-    scores = _numbers(record["keypoint_scores"], "keypoint_scores", k) if "keypoint_scores" in record \
+    scores = (
+        _numbers(record["keypoint_scores"], "keypoint_scores", k)
+        if "keypoint_scores" in record
         else labeled.astype(np.float64)
+    )
     if "keypoint_sources" in record:
         sources = _numbers(record["keypoint_sources"], "keypoint_sources", k)
         if not np.isin(sources, (SOURCE_MODEL, SOURCE_HUMAN)).all():

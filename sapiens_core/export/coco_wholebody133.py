@@ -45,7 +45,7 @@ def part_fields(xy: np.ndarray, v: np.ndarray) -> dict:
     boxes, valid = {}, {}
     for part, field, count in _BOXED:
         lo = _OFFSETS[field]
-        pts = xy[lo:lo + count][v[lo:lo + count] > 0].astype(np.float32)
+        pts = xy[lo : lo + count][v[lo : lo + count] > 0].astype(np.float32)
         box, ok = [0.0, 0.0, 0.0, 0.0], False
         if len(pts):
             (x1, y1), (x2, y2) = pts.min(axis=0), pts.max(axis=0)
@@ -54,12 +54,19 @@ def part_fields(xy: np.ndarray, v: np.ndarray) -> dict:
                 box, ok = short_floats(np.array([x1, y1, w, h], np.float32)), True
         boxes[f"{part}_box"], valid[f"{part}_valid"] = box, ok
     lo = _OFFSETS["foot_kpts"]
-    return {**boxes, **valid, "foot_valid": bool((v[lo:lo + 6] > 0).any())}
+    return {**boxes, **valid, "foot_valid": bool((v[lo : lo + 6] > 0).any())}
 
 
-LAYOUT = CocoLayout(name="coco-wholebody133", title="COCO-WholeBody 133", schema=keypoint_schema("coco_wholebody_133"),
-                    category=keypoint_schema("coco_17"), import_schema=keypoint_schema("goliath_308"),
-                    parts=PARTS, aliases=ALIASES, extra_fields=part_fields)
+LAYOUT = CocoLayout(
+    name="coco-wholebody133",
+    title="COCO-WholeBody 133",
+    schema=keypoint_schema("coco_wholebody_133"),
+    category=keypoint_schema("coco_17"),
+    import_schema=keypoint_schema("goliath_308"),
+    parts=PARTS,
+    aliases=ALIASES,
+    extra_fields=part_fields,
+)
 
 
 def write(out: Path, items: Iterable[ExportItem], options: ExportOptions) -> ExportReport:
@@ -70,8 +77,15 @@ def read(src: Path, options: ImportOptions) -> Iterator[ImportedImage | ImportPr
     return read_coco(src, options, LAYOUT)
 
 
-FORMAT = register_format(Format(
-    name="coco-wholebody133", title="COCO-WholeBody 133 (JSON)", target="file", suffix=".json",
-    write=write, read=read,
-    description="COCO-WholeBody as xtcocotools and mmpose read it: body, feet, face and hands in their own "
-                "fields, with part boxes and valid flags; imports into Goliath-308 documents."))
+FORMAT = register_format(
+    Format(
+        name="coco-wholebody133",
+        title="COCO-WholeBody 133 (JSON)",
+        target="file",
+        suffix=".json",
+        write=write,
+        read=read,
+        description="COCO-WholeBody as xtcocotools and mmpose read it: body, feet, face and hands in their own "
+        "fields, with part boxes and valid flags; imports into Goliath-308 documents.",
+    )
+)

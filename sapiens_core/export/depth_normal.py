@@ -125,9 +125,17 @@ def _read_stem(stem: str, files: dict[str, list[Path]], images: ImageIndex, sour
     return ImportedImage(source=source, image_path=image_path, size=size, layers=arrays)
 
 
-register_format(Format(
-    name="depth-normal", title="Depth and normals (.npy with PNG previews)", target="folder", suffix=".npy",
-    write=write_depth_normal, read=read_depth_normal, needs_layers=True,
-    description="Per image STEM_depth.npy (float32 HxW) and STEM_normal.npy (float32 HxWx3), NaN = background, "
-                "with previews STEM_depth.png (16-bit, near = bright over the foreground) and STEM_normal.png "
-                "(8-bit RGB, (n+1)/2*255); import reads the arrays back."))
+register_format(
+    Format(
+        name="depth-normal",
+        title="Depth and normals (.npy with PNG previews)",
+        target="folder",
+        suffix=".npy",
+        write=write_depth_normal,
+        read=read_depth_normal,
+        needs_layers=True,
+        description="Per image STEM_depth.npy (float32 HxW) and STEM_normal.npy (float32 HxWx3), NaN = background, "
+        "with previews STEM_depth.png (16-bit, near = bright over the foreground) and STEM_normal.png "
+        "(8-bit RGB, (n+1)/2*255); import reads the arrays back.",
+    )
+)

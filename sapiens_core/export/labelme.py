@@ -72,6 +72,7 @@ _SCORE = re.compile(r"^\s*score\s*=\s*(\S+)\s*$")
 
 # ------------------------------------------------------------------------------------------------- export
 
+
 def write_labelme(out: Path, items: Iterable[ExportItem], options: ExportOptions) -> ExportReport:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -96,6 +97,7 @@ def _dumps(data: dict) -> str:
     Not ``indent=2`` as labelme writes: with an indent Python's JSON falls back to its pure-Python encoder,
     which made the export four times slower (600 shapes per person-image); labelme reads either layout.
     """
+
     def dump(value) -> str:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
@@ -161,8 +163,15 @@ def _person_shapes(person: Person, schema: KeypointSchema | None, threshold: flo
 
 def _shape(label: str, points: list, group_id: int, description: str, shape_type: str, flags: dict) -> dict:
     # Key order as labelme writes it, so a file saved again by labelme only differs where labels changed.
-    return {"label": label, "points": points, "group_id": int(group_id), "description": description,
-            "shape_type": shape_type, "flags": flags, "mask": None}
+    return {
+        "label": label,
+        "points": points,
+        "group_id": int(group_id),
+        "description": description,
+        "shape_type": shape_type,
+        "flags": flags,
+        "mask": None,
+    }
 
 
 def _score_text(score: float | None, as_float32: bool) -> str:
@@ -198,6 +207,7 @@ def _image_data(doc: Annotation) -> str:
 
 # ------------------------------------------------------------------------------------------------- import
 
+
 def read_labelme(src: Path, options: ImportOptions) -> Iterator[ImportedImage | ImportProblem]:
     for path in walk_files(Path(src), (".json",)):
         try:
@@ -209,7 +219,7 @@ def read_labelme(src: Path, options: ImportOptions) -> Iterator[ImportedImage | 
 def _read_file(path: Path, options: ImportOptions) -> ImportedImage:
     data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("shapes"), list):
-        raise ValueError("not a labelme file (needs a \"shapes\" list)")
+        raise ValueError('not a labelme file (needs a "shapes" list)')
     image_name = data.get("imagePath")
     if not isinstance(image_name, str) or not image_name:
         raise ValueError(f"imagePath must name the image, not {image_name!r}")
@@ -221,8 +231,9 @@ def _read_file(path: Path, options: ImportOptions) -> ImportedImage:
         except ImageReadError as exc:
             raise ValueError(f"imagePath: {exc}") from None
         if size is not None and size != actual:
-            raise ValueError(f"imageWidth/imageHeight say {size[0]}x{size[1]}, {image_path.name} is "
-                             f"{actual[0]}x{actual[1]}")
+            raise ValueError(
+                f"imageWidth/imageHeight say {size[0]}x{size[1]}, {image_path.name} is {actual[0]}x{actual[1]}"
+            )
         size = actual
     else:
         raise ValueError(f"imagePath {image_name!r}: no such image ({image_path})")
@@ -230,11 +241,18 @@ def _read_file(path: Path, options: ImportOptions) -> ImportedImage:
     if not isinstance(flags, dict) or not all(isinstance(v, bool) for v in flags.values()):
         raise ValueError("flags must map names to true/false")
     shapes = [_checked_shape(i, s, size) for i, s in enumerate(data["shapes"])]
-    schema = _import_schema(data.get("keypoint_schema"), options.keypoint_schema,
-                            {s["label"] for s in shapes if s["shape_type"] == "point"})
+    schema = _import_schema(
+        data.get("keypoint_schema"), options.keypoint_schema, {s["label"] for s in shapes if s["shape_type"] == "point"}
+    )
     persons = _persons(shapes, schema)
-    return ImportedImage(source=str(path), image_path=image_path, size=size, keypoint_schema=schema.name,
-                         persons=persons, reviewed=flags.get(REVIEWED, False))
+    return ImportedImage(
+        source=str(path),
+        image_path=image_path,
+        size=size,
+        keypoint_schema=schema.name,
+        persons=persons,
+        reviewed=flags.get(REVIEWED, False),
+    )
 
 
 def _stated_size(data: dict) -> tuple[int, int] | None:
@@ -256,13 +274,18 @@ def _checked_shape(i: int, shape: object, size: tuple[int, int]) -> dict:
     if not isinstance(label, str) or not isinstance(shape_type, str):
         raise ValueError(f"{where}: label and shape_type must be strings")
     if shape_type not in ("point", "rectangle") or (shape_type == "rectangle") != (label == BOX_LABEL):
-        raise ValueError(f"{where}: shape_type {shape_type!r} labelled {label!r} is neither a keypoint "
-                         f"(a 'point' named after it) nor a person box (a 'rectangle' labelled {BOX_LABEL!r})")
+        raise ValueError(
+            f"{where}: shape_type {shape_type!r} labelled {label!r} is neither a keypoint "
+            f"(a 'point' named after it) nor a person box (a 'rectangle' labelled {BOX_LABEL!r})"
+        )
     points = shape.get("points")
     count = 1 if shape_type == "point" else 2
-    if (not isinstance(points, list) or len(points) != count
-            or not all(isinstance(p, list) and len(p) == 2 for p in points)
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for p in points for v in p)):
+    if (
+        not isinstance(points, list)
+        or len(points) != count
+        or not all(isinstance(p, list) and len(p) == 2 for p in points)
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for p in points for v in p)
+    ):
         raise ValueError(f"{where}.points must be {count} [x, y] pair(s) of numbers")
     check_points(np.array(points, np.float64), size, f"{where}.points")
     group_id = shape.get("group_id")
@@ -281,8 +304,15 @@ def _checked_shape(i: int, shape: object, size: tuple[int, int]) -> dict:
             score = float(match.group(1))
         except ValueError:
             raise ValueError(f"{where}.description: {match.group(1)!r} is not a number") from None
-    return {"label": label, "shape_type": shape_type, "points": points, "group_id": group_id,
-            "flags": flags, "score": score, "where": where}
+    return {
+        "label": label,
+        "shape_type": shape_type,
+        "points": points,
+        "group_id": group_id,
+        "flags": flags,
+        "score": score,
+        "where": where,
+    }
 
 
 def _import_schema(stated: object, requested: str | None, labels: set[str]) -> KeypointSchema:
@@ -316,8 +346,16 @@ def _persons(shapes: list[dict], schema: KeypointSchema) -> list[Person]:
     groups: dict[int, dict] = {}
     for s in shapes:
         pid = no_group if s["group_id"] is None else s["group_id"]
-        g = groups.setdefault(pid, {"xys": np.zeros((k, 3), np.float32), "v": np.zeros(k, np.uint8),
-                                    "src": np.full(k, SOURCE_HUMAN, np.uint8), "box": None, "score": None})
+        g = groups.setdefault(
+            pid,
+            {
+                "xys": np.zeros((k, 3), np.float32),
+                "v": np.zeros(k, np.uint8),
+                "src": np.full(k, SOURCE_HUMAN, np.uint8),
+                "box": None,
+                "score": None,
+            },
+        )
         if s["shape_type"] == "rectangle":
             if g["box"] is not None:
                 raise ValueError(f"{s['where']}: person {pid} has a second box")
@@ -335,9 +373,16 @@ def _persons(shapes: list[dict], schema: KeypointSchema) -> list[Person]:
     return [Person(pid, g["xys"], g["v"], g["src"], g["box"], g["score"]) for pid, g in groups.items()]
 
 
-register_format(Format(
-    name="labelme", title="labelme JSON (one file per image)", target="folder", suffix=".json",
-    write=write_labelme, read=read_labelme,
-    description="One labelme file per image: keypoints as point shapes named after the keypoint, grouped per "
-                "person by group_id, person boxes as rectangles; visibility and source in each shape's flags, "
-                "the score in its description. Opens in labelme."))
+register_format(
+    Format(
+        name="labelme",
+        title="labelme JSON (one file per image)",
+        target="folder",
+        suffix=".json",
+        write=write_labelme,
+        read=read_labelme,
+        description="One labelme file per image: keypoints as point shapes named after the keypoint, grouped per "
+        "person by group_id, person boxes as rectangles; visibility and source in each shape's flags, "
+        "the score in its description. Opens in labelme.",
+    )
+)

@@ -30,8 +30,15 @@ from ._files import FileProblem, ImageIndex, check_shape, source_of, walk_files
 from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem
 from .registry import Format, register_format
 
-__all__ = ["write_part_map", "write_part_map_color", "write_depth", "write_normal", "write_masks", "read_masks",
-           "MASK_SUFFIXES"]
+__all__ = [
+    "write_part_map",
+    "write_part_map_color",
+    "write_depth",
+    "write_normal",
+    "write_masks",
+    "read_masks",
+    "MASK_SUFFIXES",
+]
 
 # layer -> file ending; the coloured map is written beside the class ids but never read back.
 MASK_SUFFIXES = {"part_map": "_seg.png", "foreground": "_fg.png"}
@@ -67,6 +74,7 @@ def write_normal(path: str | os.PathLike, normal: np.ndarray) -> None:
 
 # ---------------------------------------------------------------------------------------------- the format
 
+
 def write_masks(out: Path, items: Iterable[ExportItem], options: ExportOptions) -> ExportReport:
     """Per image the class-id PNG, its coloured twin and the person mask, for the layers it has."""
     out = Path(out)
@@ -101,8 +109,9 @@ def read_masks(src: Path, options: ImportOptions) -> Iterator[ImportedImage | Im
         for layer, suffix in MASK_SUFFIXES.items():
             if path.name.endswith(suffix):
                 by_stem.setdefault(path.name[: -len(suffix)], {}).setdefault(layer, []).append(path)
-    images = ImageIndex(options.images_dir or (src if src.is_dir() else src.parent),
-                        skip=(*MASK_SUFFIXES.values(), COLOR_SUFFIX))
+    images = ImageIndex(
+        options.images_dir or (src if src.is_dir() else src.parent), skip=(*MASK_SUFFIXES.values(), COLOR_SUFFIX)
+    )
     for stem in sorted(by_stem):
         files = by_stem[stem]
         first = next(iter(files.values()))[0]
@@ -132,15 +141,31 @@ def _read_stem(stem: str, files: dict[str, list[Path]], images: ImageIndex, sche
             present = np.flatnonzero(np.bincount(array.ravel(), minlength=256))
             unknown = present[(present >= len(schema)) & (present != 255)]  # 255 = "ignore" in training
             if unknown.size:
-                raise FileProblem(path, f"class ids {unknown.tolist()[:8]} are outside {schema.name} "
-                                        f"(0..{len(schema) - 1}, or 255 = ignore)")
+                raise FileProblem(
+                    path,
+                    f"class ids {unknown.tolist()[:8]} are outside {schema.name} "
+                    f"(0..{len(schema) - 1}, or 255 = ignore)",
+                )
         arrays[layer] = array
-    return ImportedImage(source=str(files[next(iter(files))][0]), image_path=image_path, size=size,
-                         class_schema=schema.name if "part_map" in arrays else None, layers=arrays)
+    return ImportedImage(
+        source=str(files[next(iter(files))][0]),
+        image_path=image_path,
+        size=size,
+        class_schema=schema.name if "part_map" in arrays else None,
+        layers=arrays,
+    )
 
 
-register_format(Format(
-    name="masks", title="Part maps and person masks (PNG per image)", target="folder", suffix=".png",
-    write=write_masks, read=read_masks, needs_layers=True,
-    description="Per image STEM_seg.png (8-bit class ids), STEM_seg_color.png (the same ids with the official "
-                "palette) and STEM_fg.png (person mask 0/255); import reads the class ids and masks back."))
+register_format(
+    Format(
+        name="masks",
+        title="Part maps and person masks (PNG per image)",
+        target="folder",
+        suffix=".png",
+        write=write_masks,
+        read=read_masks,
+        needs_layers=True,
+        description="Per image STEM_seg.png (8-bit class ids), STEM_seg_color.png (the same ids with the official "
+        "palette) and STEM_fg.png (person mask 0/255); import reads the class ids and masks back.",
+    )
+)

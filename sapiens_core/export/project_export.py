@@ -7,9 +7,9 @@ file (``OUT_train.json``) or folder (``OUT/train/``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ..errors import SapiensError
 from ..project import Project
@@ -19,7 +19,7 @@ from .split import Split
 
 __all__ = ["export_project", "ExportCancelled", "ExportSummary", "split_targets"]
 
-Progress = Callable[[int, int], None]   # (documents done, documents in all)
+Progress = Callable[[int, int], None]  # (documents done, documents in all)
 
 
 class ExportCancelled(SapiensError):
@@ -28,8 +28,8 @@ class ExportCancelled(SapiensError):
 
 @dataclass
 class ExportSummary:
-    reports: dict[str, ExportReport] = field(default_factory=dict)   # part name ("" without split) -> report
-    problems: list[str] = field(default_factory=list)                # documents that could not be read
+    reports: dict[str, ExportReport] = field(default_factory=dict)  # part name ("" without split) -> report
+    problems: list[str] = field(default_factory=list)  # documents that could not be read
 
     @property
     def written(self) -> list[Path]:
@@ -50,9 +50,16 @@ def split_targets(fmt: Format, out: Path, split: Split | None) -> dict[str, Path
     return {name: out.with_name(f"{out.stem}_{name}{suffix}") for name in split.names}
 
 
-def export_project(project: Project, fmt: Format, out: str | Path, options: ExportOptions | None = None,
-                   only_reviewed: bool = False, split: Split | None = None,
-                   progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> ExportSummary:
+def export_project(
+    project: Project,
+    fmt: Format,
+    out: str | Path,
+    options: ExportOptions | None = None,
+    only_reviewed: bool = False,
+    split: Split | None = None,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> ExportSummary:
     if fmt.write is None:
         raise SapiensError(f"{fmt.name} can only be imported, not exported")
     out = Path(out)
@@ -86,8 +93,15 @@ def export_project(project: Project, fmt: Format, out: str | Path, options: Expo
     return summary
 
 
-def _item(project: Project, path: Path, fmt: Format, only_reviewed: bool, split: Split | None, part: str,
-          problems: list[str] | None) -> ExportItem | None:
+def _item(
+    project: Project,
+    path: Path,
+    fmt: Format,
+    only_reviewed: bool,
+    split: Split | None,
+    part: str,
+    problems: list[str] | None,
+) -> ExportItem | None:
     """The document at ``path`` when it belongs to this export (None otherwise); an unreadable one is
     reported once (``problems`` is given for the first part only) and skipped."""
     try:

@@ -10,9 +10,9 @@ stays (``merge_keep_human``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -33,14 +33,20 @@ _MAX_OUTSIDE = 1.0
 
 @dataclass
 class ImportSummary:
-    created: list[Path] = field(default_factory=list)    # new documents
-    merged: list[Path] = field(default_factory=list)     # existing documents updated (overwrite)
-    kept: list[Path] = field(default_factory=list)       # existing documents left alone (no overwrite)
+    created: list[Path] = field(default_factory=list)  # new documents
+    merged: list[Path] = field(default_factory=list)  # existing documents updated (overwrite)
+    kept: list[Path] = field(default_factory=list)  # existing documents left alone (no overwrite)
     problems: list[str] = field(default_factory=list)
 
 
-def import_into_project(fmt: Format, src: str | Path, project_dir: str | Path, options: ImportOptions | None = None,
-                        overwrite: bool = False, progress: Callable[[int], None] | None = None) -> ImportSummary:
+def import_into_project(
+    fmt: Format,
+    src: str | Path,
+    project_dir: str | Path,
+    options: ImportOptions | None = None,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
     if fmt.read is None:
         raise SapiensError(f"{fmt.name} can only be exported, not imported")
     src = Path(src)
@@ -67,16 +73,26 @@ def import_into_project(fmt: Format, src: str | Path, project_dir: str | Path, o
     return summary
 
 
-def _import_one(item: ImportedImage, project: Project, overwrite: bool, taken: set[str],
-                summary: ImportSummary) -> None:
+def _import_one(
+    item: ImportedImage, project: Project, overwrite: bool, taken: set[str], summary: ImportSummary
+) -> None:
     if not item.image_path.is_file():
         raise ValueError(f"image {item.image_path} is missing (pass --images DIR where the images are)")
     size = read_image_size(item.image_path)
     if item.size is not None and tuple(item.size) != tuple(size):
-        raise ValueError(f"the source says the image is {item.size[0]}x{item.size[1]}, "
-                         f"{item.image_path.name} is {size[0]}x{size[1]}")
-    doc = Annotation(str(item.image_path), size, item.keypoint_schema, item.class_schema, persons=item.persons,
-                     models=item.models, reviewed=item.reviewed, **item.layers)
+        raise ValueError(
+            f"the source says the image is {item.size[0]}x{item.size[1]}, {item.image_path.name} is {size[0]}x{size[1]}"
+        )
+    doc = Annotation(
+        str(item.image_path),
+        size,
+        item.keypoint_schema,
+        item.class_schema,
+        persons=item.persons,
+        models=item.models,
+        reviewed=item.reviewed,
+        **item.layers,
+    )
     doc.validate()
     check_points(doc)
     path = project.path_for(item.image_path, taken)
@@ -106,8 +122,10 @@ def check_points(doc: Annotation) -> None:
             i = int(np.flatnonzero(bad)[0])
             x, y = (float(v) for v in xy[i])
             shown = ", ".join("NaN" if math.isnan(v) else f"{v:g}" for v in (x, y))
-            raise ValueError(f"person {person.id}, keypoint {_point_name(doc, i)}: ({shown}) is not a point of the "
-                             f"{w}x{h} image (labelled points must be finite and near the image)")
+            raise ValueError(
+                f"person {person.id}, keypoint {_point_name(doc, i)}: ({shown}) is not a point of the "
+                f"{w}x{h} image (labelled points must be finite and near the image)"
+            )
         if person.box is not None and not np.isfinite(person.box).all():
             raise ValueError(f"person {person.id}: the box has a non-finite coordinate")
 

@@ -6,9 +6,9 @@ both (``sapiens-lite`` is import only).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem
 
@@ -20,14 +20,14 @@ Reader = Callable[[Path, ImportOptions], Iterator["ImportedImage | ImportProblem
 
 @dataclass(frozen=True)
 class Format:
-    name: str                      # what --format takes: "coco-goliath308"
-    title: str                     # for menus: "COCO keypoints, Goliath 308 (JSON)"
-    target: str                    # "file": --out names one file; "folder": --out names a folder of files
-    suffix: str = ""               # default suffix of a file target, with the dot
+    name: str  # what --format takes: "coco-goliath308"
+    title: str  # for menus: "COCO keypoints, Goliath 308 (JSON)"
+    target: str  # "file": --out names one file; "folder": --out names a folder of files
+    suffix: str = ""  # default suffix of a file target, with the dot
     write: Writer | None = None
     read: Reader | None = None
-    needs_layers: bool = False     # the writer reads per-pixel layers (load side files for it)
-    description: str = ""          # one paragraph for --help and the app's export dialog
+    needs_layers: bool = False  # the writer reads per-pixel layers (load side files for it)
+    description: str = ""  # one paragraph for --help and the app's export dialog
 
     def __post_init__(self) -> None:
         if self.target not in ("file", "folder"):
@@ -55,6 +55,9 @@ def get_format(name: str) -> Format:
 
 def format_names(writable: bool | None = None, readable: bool | None = None) -> list[str]:
     """Registered names, sorted; ``writable=True`` keeps formats that export, ``readable=True`` those that import."""
-    return sorted(n for n, f in _FORMATS.items()
-                  if (writable is None or (f.write is not None) == writable)
-                  and (readable is None or (f.read is not None) == readable))
+    return sorted(
+        n
+        for n, f in _FORMATS.items()
+        if (writable is None or (f.write is not None) == writable)
+        and (readable is None or (f.read is not None) == readable)
+    )

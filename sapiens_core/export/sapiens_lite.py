@@ -69,14 +69,18 @@ def classify_npy(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> tuple[st
         return (None, base[:-4]) if seg else ("depth", base)
     if len(shape) == 3 and shape[2] == 3 and dtype.kind == "f":
         return "normal", base
-    raise ValueError(f"{name}: {dtype} {shape} is none of the demos' outputs (int *_seg.npy class map, "
-                     "bool mask, float (H, W) depth, float (H, W, 3) normals)")
+    raise ValueError(
+        f"{name}: {dtype} {shape} is none of the demos' outputs (int *_seg.npy class map, "
+        "bool mask, float (H, W) depth, float (H, W, 3) normals)"
+    )
 
 
 def read_sapiens_lite(src: Path, options: ImportOptions) -> Iterator[ImportedImage | ImportProblem]:
     if options.images_dir is None:
-        raise AnnotationFormatError(f"{src}: importing sapiens-lite outputs needs the folder of the original "
-                                    "images (their output folders hold visualisations under the same names)")
+        raise AnnotationFormatError(
+            f"{src}: importing sapiens-lite outputs needs the folder of the original "
+            "images (their output folders hold visualisations under the same names)"
+        )
     files: dict[str, dict[str, list[Path]]] = {}
     broken: dict[str, ImportProblem] = {}
     for path in walk_files(Path(src), (".json", ".npy")):
@@ -140,7 +144,7 @@ def _read_stem(stem: str, kinds: dict[str, list[Path]], images: ImageIndex, opti
 
 def _pose(data: object, size: tuple[int, int], requested: str | None) -> tuple[str | None, list[Person]]:
     if not isinstance(data, dict) or not isinstance(data.get("instance_info"), list):
-        raise ValueError("not a lite pose file (needs an \"instance_info\" list)")
+        raise ValueError('not a lite pose file (needs an "instance_info" list)')
     persons, count = [], None
     for i, instance in enumerate(data["instance_info"]):
         field = f"instance_info[{i}]"
@@ -174,8 +178,10 @@ def _pose(data: object, size: tuple[int, int], requested: str | None) -> tuple[s
 
 def _numbers(value: object, field: str, width: int | None) -> np.ndarray:
     """A list of numbers (width None) or of [x, y] pairs as float64; NaN (json_tricks writes it) stays NaN."""
+
     def ok(v):
         return isinstance(v, (int, float)) and not isinstance(v, bool)
+
     if not isinstance(value, list) or not value:
         raise ValueError(f"{field} must be a non-empty list")
     if width is None:
@@ -199,9 +205,14 @@ def _layer(kind: str, array: np.ndarray, size: tuple[int, int], class_schema_nam
     return np.ascontiguousarray(array)
 
 
-register_format(Format(
-    name="sapiens-lite", title="Official Sapiens lite demo outputs (import)", target="folder",
-    read=read_sapiens_lite,
-    description="Reads the official lite demos' outputs from a folder (recursively): pose <name>.json, seg "
-                "<name>_seg.npy and <name>.npy masks, depth and normal <name>.npy, told apart by name, dtype and "
-                "shape, and matched to the images of the same stem in the images folder."))
+register_format(
+    Format(
+        name="sapiens-lite",
+        title="Official Sapiens lite demo outputs (import)",
+        target="folder",
+        read=read_sapiens_lite,
+        description="Reads the official lite demos' outputs from a folder (recursively): pose <name>.json, seg "
+        "<name>_seg.npy and <name>.npy masks, depth and normal <name>.npy, told apart by name, dtype and "
+        "shape, and matched to the images of the same stem in the images folder.",
+    )
+)

@@ -27,7 +27,7 @@ class Split:
 
     def part_of(self, key: str) -> str:
         digest = hashlib.sha256(f"{self.seed}\0{key}".encode()).digest()
-        u = int.from_bytes(digest[:8], "big") / 2.0 ** 64  # uniform in [0, 1)
+        u = int.from_bytes(digest[:8], "big") / 2.0**64  # uniform in [0, 1)
         edge = 0.0
         for name, fraction in self.parts:
             edge += fraction

@@ -28,8 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEFAULT_RELIEF", "default_focal", "depth_to_points", "colors_from_image", "colors_from_parts",
-           "build_point_cloud", "write_ply", "read_ply"]
+__all__ = [
+    "DEFAULT_RELIEF",
+    "default_focal",
+    "depth_to_points",
+    "colors_from_image",
+    "colors_from_parts",
+    "build_point_cloud",
+    "write_ply",
+    "read_ply",
+]
 
 DEFAULT_RELIEF = 0.3
 UNKNOWN_CLASS_RGB = (0.5, 0.5, 0.5)  # ids the class set lacks (255 = "ignore" in training), drawn neutral grey
@@ -40,9 +48,15 @@ def default_focal(height: int, width: int) -> float:
     return float(max(height, width))
 
 
-def depth_to_points(depth: np.ndarray, focal: float | None = None, mask: np.ndarray | None = None,
-                    stride: int = 1, *, relief: float = DEFAULT_RELIEF,
-                    relative: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def depth_to_points(
+    depth: np.ndarray,
+    focal: float | None = None,
+    mask: np.ndarray | None = None,
+    stride: int = 1,
+    *,
+    relief: float = DEFAULT_RELIEF,
+    relative: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """Back-project the foreground of an (H, W) depth map.
 
     A pixel is foreground when its depth is finite (NaN marks background in our documents), ``mask`` (an
@@ -135,8 +149,11 @@ def colors_from_parts(part_map: np.ndarray, pixels: np.ndarray, class_colors: np
     colors = np.asarray(class_colors)
     if colors.ndim != 2 or colors.shape[1] != 3:
         raise ValueError(f"class_colors must be (C, 3), not {colors.shape}")
-    colors = colors.astype(np.float32) / np.float32(255.0) if np.issubdtype(colors.dtype, np.integer) \
+    colors = (
+        colors.astype(np.float32) / np.float32(255.0)
+        if np.issubdtype(colors.dtype, np.integer)
         else colors.astype(np.float32)
+    )
     pixels = _check_pixels(pixels, part_map.shape, "part map")
     ids = part_map[pixels[:, 1], pixels[:, 0]].astype(np.int64)
     lut = np.empty((max(int(ids.max(initial=0)) + 1, len(colors)), 3), np.float32)
@@ -147,13 +164,16 @@ def colors_from_parts(part_map: np.ndarray, pixels: np.ndarray, class_colors: np
 
 # ---------------------------------------------------------------------------------------------- Open3D
 
+
 def _open3d():
     """Open3D, imported on first use: it takes over a second to import and most runs never need it."""
     try:
         import open3d
     except (ImportError, OSError) as exc:  # OSError: a missing shared library such as libusb
-        raise ImportError(f"Open3D is not available ({exc}); install open3d (open3d-cpu on Linux x86_64), "
-                          "which on Linux also needs the libusb-1.0-0 system package") from exc
+        raise ImportError(
+            f"Open3D is not available ({exc}); install open3d (open3d-cpu on Linux x86_64), "
+            "which on Linux also needs the libusb-1.0-0 system package"
+        ) from exc
     return open3d
 
 

@@ -23,17 +23,23 @@ import numpy as np
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sapiens_core.geometry.viewer",
-                                description="Show a .ply point cloud in Open3D's viewer window "
-                                            "(drag: rotate, wheel: zoom, shift-drag: roll, ctrl-drag: pan, "
-                                            "+/-: point size, h: all keys).")
+    p = argparse.ArgumentParser(
+        prog="python -m sapiens_core.geometry.viewer",
+        description="Show a .ply point cloud in Open3D's viewer window "
+        "(drag: rotate, wheel: zoom, shift-drag: roll, ctrl-drag: pan, "
+        "+/-: point size, h: all keys).",
+    )
     p.add_argument("file", type=Path, metavar="FILE.ply", help="the point cloud to show")
     p.add_argument("--point-size", type=float, default=2.0, metavar="PX", help="point size in pixels (default 2)")
     p.add_argument("--title", help="window title (default: the file name)")
     p.add_argument("--width", type=int, default=1280, help="window width in pixels (default 1280)")
     p.add_argument("--height", type=int, default=960, help="window height in pixels (default 960)")
-    p.add_argument("--screenshot", type=Path, metavar="OUT.png",
-                   help="render one frame off-screen to OUT.png and exit instead of opening a window")
+    p.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="OUT.png",
+        help="render one frame off-screen to OUT.png and exit instead of opening a window",
+    )
     return p
 
 
@@ -49,7 +55,7 @@ def _look_from_camera(vis, cloud) -> None:
     view = vis.get_view_control()
     view.set_lookat(np.asarray(cloud.get_center()))
     view.set_front([0.0, 0.0, -1.0])  # Open3D's "front" points from the target back to the eye: the eye is at -z
-    view.set_up([0.0, -1.0, 0.0])     # image rows grow downwards (+y), so up is -y
+    view.set_up([0.0, -1.0, 0.0])  # image rows grow downwards (+y), so up is -y
     view.set_zoom(0.7)
 
 
@@ -59,11 +65,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no such file: {args.file}", file=sys.stderr)
         return 1
     if args.screenshot is None and not _has_display():
-        print("error: no display to open a window on (DISPLAY is not set); use --screenshot OUT.png to render "
-              "to a file instead", file=sys.stderr)
+        print(
+            "error: no display to open a window on (DISPLAY is not set); use --screenshot OUT.png to render "
+            "to a file instead",
+            file=sys.stderr,
+        )
         return 1
     try:
         from .pointcloud import _open3d
+
         o3d = _open3d()
         cloud = o3d.io.read_point_cloud(str(args.file), format="ply")
     except Exception as exc:  # a viewer: report in one line, no traceback
@@ -75,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
     vis = o3d.visualization.Visualizer()
     visible = args.screenshot is None
-    if not vis.create_window(window_name=args.title or args.file.name, width=args.width, height=args.height,
-                             visible=visible):
+    if not vis.create_window(
+        window_name=args.title or args.file.name, width=args.width, height=args.height, visible=visible
+    ):
         print("error: Open3D could not open a window (no OpenGL 3.3 context?)", file=sys.stderr)
         return 1
     try:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_path"]
 
@@ -118,5 +118,8 @@ def _naming_target(exc: OSError, target: Path) -> OSError:
     else:
         why = f"{exc.strerror or exc}; the previous version (if any) is unchanged"
     # OSError(errno, ...) picks the matching subclass (PermissionError, FileNotFoundError, ...).
-    return OSError(exc.errno, f"could not write {target}: {why}", str(target)) if exc.errno else \
-        OSError(f"could not write {target}: {why}")
+    return (
+        OSError(exc.errno, f"could not write {target}: {why}", str(target))
+        if exc.errno
+        else OSError(f"could not write {target}: {why}")
+    )

@@ -35,8 +35,15 @@ class ConfigStub:
 def _mmengine_allow_list() -> list[tuple[Any, str]]:
     # ConfigDict is a dict subclass (addict.Dict). Mapping it to OrderedDict, rather than a dict subclass of our own,
     # is what torch's unpickler accepts for every opcode a dict subclass pickles with (NEWOBJ, SETITEMS, BUILD).
-    config_dicts = ["mmengine.config.config.ConfigDict", "mmengine.config.ConfigDict", "mmengine.ConfigDict",
-                    "mmcv.utils.config.ConfigDict", "mmcv.ConfigDict", "addict.addict.Dict", "addict.Dict"]
+    config_dicts = [
+        "mmengine.config.config.ConfigDict",
+        "mmengine.config.ConfigDict",
+        "mmengine.ConfigDict",
+        "mmcv.utils.config.ConfigDict",
+        "mmcv.ConfigDict",
+        "addict.addict.Dict",
+        "addict.Dict",
+    ]
     configs = ["mmengine.config.config.Config", "mmengine.config.Config", "mmengine.Config", "mmcv.utils.config.Config"]
     return [(OrderedDict, name) for name in config_dicts] + [(ConfigStub, name) for name in configs]
 
@@ -46,13 +53,18 @@ def _numpy_allow_list() -> list[tuple[Any, str]]:
     multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
     entries: list[tuple[Any, str]] = []
     for package in ("numpy.core", "numpy._core"):
-        entries += [(multiarray._reconstruct, f"{package}.multiarray._reconstruct"),
-                    (multiarray.scalar, f"{package}.multiarray.scalar")]
+        entries += [
+            (multiarray._reconstruct, f"{package}.multiarray._reconstruct"),
+            (multiarray.scalar, f"{package}.multiarray.scalar"),
+        ]
     entries += [(np.ndarray, "numpy.ndarray"), (np.dtype, "numpy.dtype")]
     dtypes = getattr(np, "dtypes", None)  # numpy >= 1.25 pickles dtypes by their class, e.g. numpy.dtypes.Float64DType
     if dtypes is not None:
-        entries += [(cls, f"numpy.dtypes.{name}") for name, cls in vars(dtypes).items()
-                    if isinstance(cls, type) and issubclass(cls, np.dtype)]
+        entries += [
+            (cls, f"numpy.dtypes.{name}")
+            for name, cls in vars(dtypes).items()
+            if isinstance(cls, type) and issubclass(cls, np.dtype)
+        ]
     return entries
 
 
@@ -63,6 +75,7 @@ def allow_list() -> list[tuple[Any, str]]:
 def _torch_default_safe_names() -> set[str]:
     try:  # private in torch 2.13; only used to name offenders in an error message, never to decide what is safe
         from torch._weights_only_unpickler import _get_allowed_globals
+
         return set(_get_allowed_globals())
     except Exception:
         return set()
@@ -168,10 +181,12 @@ def _load_object(path: Path) -> Any:
         offenders = _unsafe_globals(path)
         if offenders:
             shown = ", ".join(offenders[:4]) + (f" (+{len(offenders) - 4} more)" if len(offenders) > 4 else "")
-            raise UnsafeCheckpointError(f"{path.name} refers to code outside the allow-list ({shown}); "
-                                        "refused without executing anything") from None
-        raise UnsafeCheckpointError(f"{path.name} is corrupt or cannot be unpickled safely "
-                                    f"({_unpickling_reason(error)})") from None
+            raise UnsafeCheckpointError(
+                f"{path.name} refers to code outside the allow-list ({shown}); refused without executing anything"
+            ) from None
+        raise UnsafeCheckpointError(
+            f"{path.name} is corrupt or cannot be unpickled safely ({_unpickling_reason(error)})"
+        ) from None
     except Exception as error:
         raise CheckpointError(f"{path.name} is truncated or corrupt ({_first_line(error)})") from None
 
@@ -190,7 +205,7 @@ def _plain(value: Any) -> Any:
 def _strip_module_prefix(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     # (Distributed)DataParallel wrappers save every key under "module.".
     if state_dict and all(key.startswith("module.") for key in state_dict):
-        return {key[len("module."):]: value for key, value in state_dict.items()}
+        return {key[len("module.") :]: value for key, value in state_dict.items()}
     return dict(state_dict)
 
 

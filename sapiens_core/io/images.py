@@ -33,9 +33,9 @@ import os
 import re
 import struct
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import cv2
 import numpy as np
@@ -68,9 +68,9 @@ _ORIENTATION_TAG = 0x0112
 class _Header:
     format: str
     mode: str
-    width: int          # as stored in the file, before the EXIF orientation
+    width: int  # as stored in the file, before the EXIF orientation
     height: int
-    orientation: int    # EXIF 1..8; 1 = upright
+    orientation: int  # EXIF 1..8; 1 = upright
     sixteen_bit: bool
 
 
@@ -123,6 +123,7 @@ def find_images(inputs: Iterable[str | os.PathLike]) -> list[Path]:
 
 # ---------------------------------------------------------------------------------------------- header
 
+
 def _read_header(path: str | os.PathLike) -> _Header:
     path = Path(path)
     try:
@@ -137,20 +138,25 @@ def _read_header(path: str | os.PathLike) -> _Header:
         raise ImageReadError(f"{path}: the file is empty (0 bytes)")
     try:
         with Image.open(path) as image:
-            header = _Header(image.format or "?", image.mode, *_stored_size(image),
-                             _exif_orientation(image), _is_sixteen_bit(image))
+            header = _Header(
+                image.format or "?", image.mode, *_stored_size(image), _exif_orientation(image), _is_sixteen_bit(image)
+            )
     except Image.DecompressionBombError:  # Pillow's own guard, at twice our limit
-        raise ImageReadError(f"{path}: over the {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit "
-                             f"(sapiens_core.io.images.MAX_IMAGE_PIXELS)") from None
+        raise ImageReadError(
+            f"{path}: over the {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit (sapiens_core.io.images.MAX_IMAGE_PIXELS)"
+        ) from None
     except UnidentifiedImageError:
-        raise ImageReadError(f"{path}: not an image in a format we can read "
-                             f"(expected one of {', '.join(sorted(IMAGE_SUFFIXES))})") from None
+        raise ImageReadError(
+            f"{path}: not an image in a format we can read (expected one of {', '.join(sorted(IMAGE_SUFFIXES))})"
+        ) from None
     except _DECODE_ERRORS as exc:
         raise ImageReadError(f"{path}: truncated or corrupt image file ({exc})") from None
     pixels = header.width * header.height
     if pixels > MAX_IMAGE_PIXELS:
-        raise ImageReadError(f"{path}: {header.width}x{header.height} is {pixels / 1e6:.0f} MP, over the "
-                             f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP limit (sapiens_core.io.images.MAX_IMAGE_PIXELS)")
+        raise ImageReadError(
+            f"{path}: {header.width}x{header.height} is {pixels / 1e6:.0f} MP, over the "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP limit (sapiens_core.io.images.MAX_IMAGE_PIXELS)"
+        )
     if pixels == 0:
         raise ImageReadError(f"{path}: the image has no pixels ({header.width}x{header.height})")
     return header
@@ -191,6 +197,7 @@ def _is_sixteen_bit(image: Image.Image) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- decoders
+
 
 def _decode_8bit_with_cv2(path: str | os.PathLike, header: _Header) -> np.ndarray | None:
     flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
@@ -243,8 +250,10 @@ def _decode_with_pil(path: str | os.PathLike, header: _Header) -> tuple[np.ndarr
             image.load()
             orientation_left = _exif_orientation(image)
             if image.mode == "F":
-                raise ImageReadError(f"{path}: 32-bit floating-point images are not supported "
-                                     f"(their value range is not defined); convert it to 8 or 16 bits")
+                raise ImageReadError(
+                    f"{path}: 32-bit floating-point images are not supported "
+                    f"(their value range is not defined); convert it to 8 or 16 bits"
+                )
             if image.mode in _PIL_16BIT_MODES:
                 grey = _sixteen_to_eight_bit(np.clip(np.asarray(image), 0, 65535).astype(np.uint16, copy=False))
                 return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2)), orientation_left
@@ -294,7 +303,7 @@ def _jpeg_has_end_marker(path: str | os.PathLike) -> bool:
                 if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length field
                     pos += 2
                     continue
-                length = int.from_bytes(data[pos + 2:pos + 4], "big")
+                length = int.from_bytes(data[pos + 2 : pos + 4], "big")
                 if marker == 0xDA:  # start of scan
                     return data.find(b"\xff\xd9", pos + 2 + length) != -1
                 pos += 2 + length
@@ -327,6 +336,7 @@ def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- folders
+
 
 def _walk_visible_files(folder: Path) -> list[Path]:
     files = []

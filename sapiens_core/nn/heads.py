@@ -33,8 +33,11 @@ def _deconv_stack(in_channels: int, widths: Sequence[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
     for width in widths:
         # k4 s2 p1 doubles the size exactly; no bias because InstanceNorm would cancel it.
-        layers += [nn.ConvTranspose2d(in_channels, width, 4, stride=2, padding=1, bias=False),
-                   nn.InstanceNorm2d(width), nn.SiLU()]
+        layers += [
+            nn.ConvTranspose2d(in_channels, width, 4, stride=2, padding=1, bias=False),
+            nn.InstanceNorm2d(width),
+            nn.SiLU(),
+        ]
         in_channels = width
     return nn.Sequential(*layers)
 
@@ -79,8 +82,9 @@ class HeatmapHead(_UpsampleHead):
 class VitHead(_UpsampleHead):
     """Seg / normal / depth (mmseg VitHead family): keys ``deconv_layers``, ``conv_layers``, ``conv_seg``."""
 
-    def __init__(self, in_channels: int, num_outputs: int, layout: HeadLayout = DEFAULT_LAYOUTS["seg"],
-                 dropout: float = 0.1) -> None:
+    def __init__(
+        self, in_channels: int, num_outputs: int, layout: HeadLayout = DEFAULT_LAYOUTS["seg"], dropout: float = 0.1
+    ) -> None:
         super().__init__(in_channels, num_outputs, layout)
         # BaseDecodeHead's default dropout_ratio; inactive in eval(), so it never shows in exported graphs.
         self.dropout = nn.Dropout2d(dropout)
@@ -93,11 +97,19 @@ class VitHead(_UpsampleHead):
 class VitDepthHead(VitHead):
     """Depth: the same module tree with 4 deconvs and 2 convs of width 384 (1024x768 output)."""
 
-    def __init__(self, in_channels: int, num_outputs: int = 1, layout: HeadLayout = DEFAULT_LAYOUTS["depth"],
-                 dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        num_outputs: int = 1,
+        layout: HeadLayout = DEFAULT_LAYOUTS["depth"],
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__(in_channels, num_outputs, layout, dropout)
 
 
 HEAD_CLASSES: dict[str, type[_UpsampleHead]] = {
-    "pose": HeatmapHead, "seg": VitHead, "normal": VitHead, "depth": VitDepthHead,
+    "pose": HeatmapHead,
+    "seg": VitHead,
+    "normal": VitHead,
+    "depth": VitDepthHead,
 }

@@ -83,7 +83,9 @@ class SapiensViT(nn.Module):
         d = arch.embed_dim
         self.patch_embed = PatchEmbed(d, patch_padding)
         self.pos_embed = nn.Parameter(torch.zeros(1, pos_grid[0] * pos_grid[1], d))
-        self.layers = nn.ModuleList(TransformerLayer(d, arch.num_heads, arch.mlp_hidden) for _ in range(arch.num_layers))
+        self.layers = nn.ModuleList(
+            TransformerLayer(d, arch.num_heads, arch.mlp_hidden) for _ in range(arch.num_layers)
+        )
         self.ln1 = nn.LayerNorm(d, eps=LN_EPS)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)  # mmpretrain's init; real weights overwrite it
 

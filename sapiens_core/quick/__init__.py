@@ -7,5 +7,13 @@ Importing this package never imports mediapipe; :func:`quick_available` says whe
 from .holistic import MEDIAPIPE_VERSION, QuickModel, QuickResult, install_hint, quick_available
 from .mapping import LandmarkMapping, load_mapping, resample_polyline
 
-__all__ = ["QuickModel", "QuickResult", "quick_available", "install_hint", "MEDIAPIPE_VERSION",
-           "LandmarkMapping", "load_mapping", "resample_polyline"]
+__all__ = [
+    "QuickModel",
+    "QuickResult",
+    "quick_available",
+    "install_hint",
+    "MEDIAPIPE_VERSION",
+    "LandmarkMapping",
+    "load_mapping",
+    "resample_polyline",
+]

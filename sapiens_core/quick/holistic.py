@@ -40,9 +40,11 @@ _MASK_THRESHOLD = 0.5
 
 def install_hint() -> str:
     """One line telling the user how to install the quick backend (its declared dependencies break the stack)."""
-    return (f"pip install --no-deps mediapipe=={MEDIAPIPE_VERSION} && pip install absl-py attrs flatbuffers "
-            f"protobuf==4.25.9 matplotlib  (CPython 3.8-3.12; plain 'pip install mediapipe' pulls jax and "
-            f"opencv-contrib and breaks cv2/onnx)")
+    return (
+        f"pip install --no-deps mediapipe=={MEDIAPIPE_VERSION} && pip install absl-py attrs flatbuffers "
+        f"protobuf==4.25.9 matplotlib  (CPython 3.8-3.12; plain 'pip install mediapipe' pulls jax and "
+        f"opencv-contrib and breaks cv2/onnx)"
+    )
 
 
 def _mediapipe_dir() -> Path | None:
@@ -84,11 +86,11 @@ def quick_available() -> bool:
 class QuickResult:
     """One person (MediaPipe finds the most prominent one) in the Goliath-308 layout."""
 
-    keypoints: np.ndarray           # (308, 2) float32, image pixels (pixel centres at integers)
-    scores: np.ndarray              # (308,) float32; 0 where unlabeled
-    labeled: np.ndarray             # (308,) bool; False: no MediaPipe counterpart, not detected, or off-image
+    keypoints: np.ndarray  # (308, 2) float32, image pixels (pixel centres at integers)
+    scores: np.ndarray  # (308,) float32; 0 where unlabeled
+    labeled: np.ndarray  # (308,) bool; False: no MediaPipe counterpart, not detected, or off-image
     person_mask: np.ndarray | None  # (H, W) bool foreground ("person" layer), None without segmentation
-    found: tuple[str, ...] = ()     # landmark sets MediaPipe returned: "pose", "face", "left_hand", "right_hand"
+    found: tuple[str, ...] = ()  # landmark sets MediaPipe returned: "pose", "face", "left_hand", "right_hand"
 
 
 def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
@@ -129,9 +131,14 @@ class QuickModel:
         self._lock = threading.Lock()
         try:
             self._holistic = mp_holistic.Holistic(
-                static_image_mode=True, model_complexity=1, smooth_landmarks=False, enable_segmentation=True,
-                smooth_segmentation=False, refine_face_landmarks=True,
-                min_detection_confidence=min_detection_confidence)
+                static_image_mode=True,
+                model_complexity=1,
+                smooth_landmarks=False,
+                enable_segmentation=True,
+                smooth_segmentation=False,
+                refine_face_landmarks=True,
+                min_detection_confidence=min_detection_confidence,
+            )
         except Exception as e:
             raise BackendError(f"MediaPipe Holistic failed to start: {type(e).__name__}: {e}") from e
 
@@ -154,8 +161,12 @@ class QuickModel:
 
         landmarks: dict[str, np.ndarray] = {}
         found = []
-        for set_name, attr in (("pose", "pose_landmarks"), ("face", "face_landmarks"),
-                               ("left_hand", "left_hand_landmarks"), ("right_hand", "right_hand_landmarks")):
+        for set_name, attr in (
+            ("pose", "pose_landmarks"),
+            ("face", "face_landmarks"),
+            ("left_hand", "left_hand_landmarks"),
+            ("right_hand", "right_hand_landmarks"),
+        ):
             lms = getattr(res, attr)
             if lms is None:
                 continue
@@ -173,6 +184,7 @@ class QuickModel:
             m = np.asarray(res.segmentation_mask, dtype=np.float32)
             if m.shape != (h, w):
                 import cv2
+
                 m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
             mask = m >= _MASK_THRESHOLD
         return QuickResult(kp, scores, labeled, mask, tuple(found))
@@ -183,7 +195,7 @@ class QuickModel:
         if holistic is not None:
             holistic.close()
 
-    def __enter__(self) -> "QuickModel":
+    def __enter__(self) -> QuickModel:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -19,8 +19,15 @@ import numpy as np
 
 from ..schema import DISPLAY_GROUPS, KeypointSchema, keypoint_schema
 
-__all__ = ["LandmarkMapping", "Combo", "PointRule", "PolylineRule", "load_mapping", "resample_polyline",
-           "DEFAULT_MAPPING_FILE"]
+__all__ = [
+    "LandmarkMapping",
+    "Combo",
+    "PointRule",
+    "PolylineRule",
+    "load_mapping",
+    "resample_polyline",
+    "DEFAULT_MAPPING_FILE",
+]
 
 DEFAULT_MAPPING_FILE = "mediapipe_to_goliath.json"
 _FORMAT = "sapiens-studio/landmark-mapping"
@@ -32,7 +39,7 @@ class Combo:
     """A weighted sum of landmarks of one set (a single landmark is weight 1)."""
 
     set: str
-    index: np.ndarray   # (k,) int
+    index: np.ndarray  # (k,) int
     weight: np.ndarray  # (k,) float, sums to 1
 
     def evaluate(self, points: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, float]:
@@ -107,8 +114,12 @@ class LandmarkMapping:
         return out
 
     # ---- applying it -----------------------------------------------------------------------
-    def apply(self, landmarks: Mapping[str, np.ndarray | None], scores: Mapping[str, np.ndarray | None] | None = None,
-              image_size: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def apply(
+        self,
+        landmarks: Mapping[str, np.ndarray | None],
+        scores: Mapping[str, np.ndarray | None] | None = None,
+        image_size: tuple[int, int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Goliath keypoints from MediaPipe landmarks.
 
         ``landmarks``: set name -> (N, 2) pixel coordinates, or None/absent when that set was not detected.
@@ -173,6 +184,7 @@ class LandmarkMapping:
 
 # ---- loading and validation -------------------------------------------------------------------
 
+
 def _fail(origin: str, msg: str) -> ValueError:
     return ValueError(f"{origin}: {msg}")
 
@@ -221,7 +233,7 @@ def _parse_checked(data: dict, origin: str) -> LandmarkMapping:
             if p != "visibility":
                 raise _fail(origin, f"scores.{name}: unknown score source {p!r}")
         elif not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 < p <= 1.0:
-            raise _fail(origin, f"scores.{name}: need a constant in (0, 1] or \"visibility\"")
+            raise _fail(origin, f'scores.{name}: need a constant in (0, 1] or "visibility"')
         policy[name] = p if isinstance(p, str) else float(p)
 
     owner: dict[int, str] = {}
@@ -254,11 +266,18 @@ def _parse_checked(data: dict, origin: str) -> LandmarkMapping:
             set_name = rule["set"]
             variants = [(rule["nodes"], rule["targets"], rule.get("contour", ""))]
             if "mirror" in rule:
-                flipped = [None if t is None else (schema.names[schema.flip_index[schema.index(t)]]
-                                                   if t in schema.names else t) for t in rule["targets"]]
+                flipped = [
+                    None
+                    if t is None
+                    else (schema.names[schema.flip_index[schema.index(t)]] if t in schema.names else t)
+                    for t in rule["targets"]
+                ]
                 variants.append((rule["mirror"]["nodes"], flipped, rule["mirror"].get("contour", "")))
                 if len(rule["mirror"]["nodes"]) != len(rule["nodes"]):
-                    raise _fail(origin, f"{where}: mirror has {len(rule['mirror']['nodes'])} nodes, rule has {len(rule['nodes'])}")
+                    raise _fail(
+                        origin,
+                        f"{where}: mirror has {len(rule['mirror']['nodes'])} nodes, rule has {len(rule['nodes'])}",
+                    )
             for nodes, targets, contour in variants:
                 if len(nodes) < 2 or len(targets) < 2:
                     raise _fail(origin, f"{where}: a polyline needs >= 2 nodes and >= 2 targets")
@@ -278,12 +297,13 @@ def _parse_checked(data: dict, origin: str) -> LandmarkMapping:
 
     missing = [schema.names[i] for i in range(len(schema)) if i not in owner]
     if missing:
-        raise _fail(origin, f"{len(missing)} {schema.name} points are in no rule (list them as 'unlabeled'), "
-                            f"e.g. {missing[:3]}")
+        raise _fail(
+            origin, f"{len(missing)} {schema.name} points are in no rule (list them as 'unlabeled'), e.g. {missing[:3]}"
+        )
     return LandmarkMapping(schema, set_sizes, policy, tuple(points), tuple(polylines), unlabeled, data)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _default() -> LandmarkMapping:
     path = resources.files(__package__) / "data" / DEFAULT_MAPPING_FILE
     return _parse(json.loads(path.read_text(encoding="utf-8")), f"sapiens_core/quick/data/{DEFAULT_MAPPING_FILE}")

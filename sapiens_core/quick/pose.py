@@ -46,7 +46,7 @@ class QuickPose:
     """Quacks like a Backend where the pipeline and the app look (path, format, device, provider, close)."""
 
     format = QUICK_FORMAT
-    device = "cpu"          # MediaPipe's legacy solutions run on the CPU whatever device the others use
+    device = "cpu"  # MediaPipe's legacy solutions run on the CPU whatever device the others use
     task = "pose"
 
     def __init__(self, model: QuickModel | None = None, box_padding: float = BOX_PADDING) -> None:
@@ -57,8 +57,11 @@ class QuickPose:
         self.output_channels = len(self.model.schema)
         self.box_padding = box_padding
         # Read once: the pipeline asks for it for every frame, and the version lookup reads package metadata.
-        self._provenance = {"model": "quick", "mediapipe": _mediapipe_version(),
-                            "keypoint_schema": self.keypoint_schema_name}
+        self._provenance = {
+            "model": "quick",
+            "mediapipe": _mediapipe_version(),
+            "keypoint_schema": self.keypoint_schema_name,
+        }
 
     def provenance(self) -> dict:
         """Extra fields for the document's ``models["pose"]`` record: what produced the points."""
@@ -89,8 +92,11 @@ class QuickPose:
                 continue
             xy, scores = _clean(result)
             xy[result.labeled] += np.array([x0, y0], np.float32)  # unlabeled points stay at 0, 0 with score 0
-            persons.append(Person.from_prediction(len(persons), xy, scores, box=box[:4],
-                                                  threshold=kpt_threshold, score=float(box[4])))
+            persons.append(
+                Person.from_prediction(
+                    len(persons), xy, scores, box=box[:4], threshold=kpt_threshold, score=float(box[4])
+                )
+            )
             if result.person_mask is not None:
                 have_mask = True
                 foreground[y0:y1, x0:x1] |= result.person_mask

@@ -6,14 +6,13 @@ gets, so there is no BGR swap anywhere (the demos swap only because they write w
 
 from __future__ import annotations
 
-import numpy as np
 import cv2
+import numpy as np
 
 from ..annotation import SOURCE_HUMAN, Annotation, Person
-from ..schema import ClassSchema, KeypointSchema
+from ..schema import ClassSchema, KeypointSchema, keypoint_schema_for_count
 from ..schema import class_schema as find_class_schema
 from ..schema import keypoint_schema as find_keypoint_schema
-from ..schema import keypoint_schema_for_count
 
 __all__ = ["render_overlay", "default_radius_thickness"]
 
@@ -21,8 +20,8 @@ __all__ = ["render_overlay", "default_radius_thickness"]
 _REFERENCE_SIDE = 1024
 _REFERENCE_RADIUS, _REFERENCE_THICKNESS = 6, 3
 _FALLBACK_POINT_COLOR = (51, 153, 255)  # the schemas' body-point blue, for points of an unknown layout
-_SHIFT = 4                              # OpenCV sub-pixel bits: coordinates are drawn to 1/16 pixel
-_COORD_LIMIT = 1 << 20                  # far-off points are clipped here so the fixed-point maths cannot overflow
+_SHIFT = 4  # OpenCV sub-pixel bits: coordinates are drawn to 1/16 pixel
+_COORD_LIMIT = 1 << 20  # far-off points are clipped here so the fixed-point maths cannot overflow
 
 
 def default_radius_thickness(width: int, height: int) -> tuple[int, int]:
@@ -30,9 +29,16 @@ def default_radius_thickness(width: int, height: int) -> tuple[int, int]:
     return max(1, round(_REFERENCE_RADIUS * scale)), max(1, round(_REFERENCE_THICKNESS * scale))
 
 
-def render_overlay(image_rgb: np.ndarray, annotation: Annotation, keypoint_schema: KeypointSchema | None = None,
-                   class_schema: ClassSchema | None = None, kpt_threshold: float = 0.3, seg_opacity: float = 0.5,
-                   radius: int | None = None, thickness: int | None = None) -> np.ndarray:
+def render_overlay(
+    image_rgb: np.ndarray,
+    annotation: Annotation,
+    keypoint_schema: KeypointSchema | None = None,
+    class_schema: ClassSchema | None = None,
+    kpt_threshold: float = 0.3,
+    seg_opacity: float = 0.5,
+    radius: int | None = None,
+    thickness: int | None = None,
+) -> np.ndarray:
     """A new (H, W, 3) uint8 RGB image: ``image_rgb`` with the annotation drawn on it.
 
     The part map is blended as ``image * (1 - seg_opacity) + colour * seg_opacity`` (background included, as
@@ -63,8 +69,10 @@ def render_overlay(image_rgb: np.ndarray, annotation: Annotation, keypoint_schem
 
 # -------------------------------------------------------------------------------------------------- layers
 
-def _blend_part_map(image: np.ndarray, annotation: Annotation, class_schema: ClassSchema | None,
-                    opacity: float) -> np.ndarray:
+
+def _blend_part_map(
+    image: np.ndarray, annotation: Annotation, class_schema: ClassSchema | None, opacity: float
+) -> np.ndarray:
     part_map = annotation.part_map
     h, w = image.shape[:2]
     if part_map.shape != (h, w):
@@ -102,6 +110,7 @@ def _keypoint_schema_of(annotation: Annotation) -> KeypointSchema | None:
 
 # -------------------------------------------------------------------------------------------------- persons
 
+
 def _shown(person: Person, threshold: float, strict: bool) -> np.ndarray:
     """(K,) bool: labeled, finite, and confident enough (> for links, >= for points, as in the demos)."""
     scores = person.keypoints[:, 2]
@@ -116,20 +125,34 @@ def _fixed_point(person: Person, scale: np.ndarray) -> np.ndarray:
     return np.round(xy * (1 << _SHIFT)).astype(np.int64)
 
 
-def _draw_links(canvas: np.ndarray, person: Person, scale: np.ndarray, schema: KeypointSchema | None,
-                threshold: float, thickness: int) -> None:
+def _draw_links(
+    canvas: np.ndarray,
+    person: Person,
+    scale: np.ndarray,
+    schema: KeypointSchema | None,
+    threshold: float,
+    thickness: int,
+) -> None:
     if schema is None or person.num_keypoints != len(schema) or thickness <= 0:
         return
     shown = _shown(person, threshold, strict=True)
     points = _fixed_point(person, scale)
     for (a, b), color in zip(schema.skeleton.tolist(), schema.skeleton_colors.tolist()):
         if shown[a] and shown[b]:
-            cv2.line(canvas, tuple(points[a].tolist()), tuple(points[b].tolist()), tuple(color),
-                     int(thickness), cv2.LINE_AA, _SHIFT)
+            cv2.line(
+                canvas,
+                tuple(points[a].tolist()),
+                tuple(points[b].tolist()),
+                tuple(color),
+                int(thickness),
+                cv2.LINE_AA,
+                _SHIFT,
+            )
 
 
-def _draw_points(canvas: np.ndarray, person: Person, scale: np.ndarray, schema: KeypointSchema | None,
-                 threshold: float, radius: int) -> None:
+def _draw_points(
+    canvas: np.ndarray, person: Person, scale: np.ndarray, schema: KeypointSchema | None, threshold: float, radius: int
+) -> None:
     if radius <= 0:
         return
     shown = _shown(person, threshold, strict=False)

@@ -7,19 +7,29 @@ model family with another layout (e.g. Sapiens2's 29 classes) is one more data f
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from .classes import ClassSchema
 from .keypoints import DISPLAY_GROUPS, KeypointSchema
 
-__all__ = ["ClassSchema", "KeypointSchema", "DISPLAY_GROUPS", "keypoint_schema", "class_schema",
-           "keypoint_schema_names", "class_schema_names", "keypoint_schema_for_count"]
+__all__ = [
+    "ClassSchema",
+    "KeypointSchema",
+    "DISPLAY_GROUPS",
+    "keypoint_schema",
+    "class_schema",
+    "keypoint_schema_names",
+    "class_schema_names",
+    "keypoint_schema_for_count",
+]
 
 
 def _data_names(prefix: str) -> list[str]:
     files = resources.files(__package__) / "data"
-    return sorted(p.name[len(prefix):-5] for p in files.iterdir() if p.name.startswith(prefix) and p.name.endswith(".json"))
+    return sorted(
+        p.name[len(prefix) : -5] for p in files.iterdir() if p.name.startswith(prefix) and p.name.endswith(".json")
+    )
 
 
 def _load(filename: str) -> dict:
@@ -38,12 +48,12 @@ def class_schema_names() -> list[str]:
     return _data_names("classes_")
 
 
-@lru_cache(maxsize=None)
+@cache
 def keypoint_schema(name: str) -> KeypointSchema:
     return KeypointSchema.from_dict(_load(f"keypoints_{name}.json"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def class_schema(name: str) -> ClassSchema:
     return ClassSchema.from_dict(_load(f"classes_{name}.json"))
 
@@ -54,5 +64,7 @@ def keypoint_schema_for_count(count: int) -> KeypointSchema:
         schema = keypoint_schema(name)
         if len(schema) == count:
             return schema
-    raise KeyError(f"no known keypoint set has {count} points "
-                   f"(known: {', '.join(f'{n} ({len(keypoint_schema(n))})' for n in keypoint_schema_names())})")
+    raise KeyError(
+        f"no known keypoint set has {count} points "
+        f"(known: {', '.join(f'{n} ({len(keypoint_schema(n))})' for n in keypoint_schema_names())})"
+    )

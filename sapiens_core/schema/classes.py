@@ -14,8 +14,8 @@ class ClassSchema:
     name: str
     title: str
     names: tuple[str, ...]
-    colors: np.ndarray         # (C, 3) uint8 RGB
-    flip_index: np.ndarray     # (C,) int: class id after a horizontal flip (Left_* <-> Right_*)
+    colors: np.ndarray  # (C, 3) uint8 RGB
+    flip_index: np.ndarray  # (C,) int: class id after a horizontal flip (Left_* <-> Right_*)
     class_weights: np.ndarray  # (C,) float: per-class cross-entropy weights of the official recipe
     background: int = 0
 
@@ -43,10 +43,11 @@ class ClassSchema:
         return self.palette()[np.asarray(class_map, dtype=np.uint8)]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ClassSchema":
+    def from_dict(cls, data: dict) -> ClassSchema:
         items = data["classes"]
         schema = cls(
-            name=data["name"], title=data["title"],
+            name=data["name"],
+            title=data["title"],
             names=tuple(c["name"] for c in items),
             colors=np.array([c["color"] for c in items], dtype=np.uint8).reshape(-1, 3),
             flip_index=np.array([c["flip"] for c in items], dtype=np.int64),

@@ -21,18 +21,29 @@ DATA_DIR = Path(__file__).with_name("data")
 # (body / feet / hands / face) the app toggles. Goliath carries a fine "group" column; the COCO
 # sets are laid out in contiguous index ranges (spec §3.2).
 KEYPOINT_SETS = {
-    "goliath_308": dict(title="Goliath 308 (Sapiens whole body)", points="goliath_308_keypoints.tsv",
-                        links="goliath_skeleton.tsv"),
-    "coco_wholebody_133": dict(title="COCO-WholeBody 133", points="coco_wholebody_133_keypoints.tsv",
-                               links="coco_wholebody_133_skeleton.tsv",
-                               ranges=[(0, 17, "body"), (17, 23, "feet"), (23, 91, "face"), (91, 133, "hands")]),
-    "coco_17": dict(title="COCO 17", points="coco_17_keypoints.tsv", links="coco_17_skeleton.tsv",
-                    ranges=[(0, 17, "body")]),
+    "goliath_308": dict(
+        title="Goliath 308 (Sapiens whole body)", points="goliath_308_keypoints.tsv", links="goliath_skeleton.tsv"
+    ),
+    "coco_wholebody_133": dict(
+        title="COCO-WholeBody 133",
+        points="coco_wholebody_133_keypoints.tsv",
+        links="coco_wholebody_133_skeleton.tsv",
+        ranges=[(0, 17, "body"), (17, 23, "feet"), (23, 91, "face"), (91, 133, "hands")],
+    ),
+    "coco_17": dict(
+        title="COCO 17", points="coco_17_keypoints.tsv", links="coco_17_skeleton.tsv", ranges=[(0, 17, "body")]
+    ),
 }
 GOLIATH_DISPLAY_GROUP = {
-    "body": "body", "body_head": "body", "arm_extra": "body", "neck": "body",
-    "left_wrist": "body", "right_wrist": "body", "foot": "feet",
-    "left_hand": "hands", "right_hand": "hands",
+    "body": "body",
+    "body_head": "body",
+    "arm_extra": "body",
+    "neck": "body",
+    "left_wrist": "body",
+    "right_wrist": "body",
+    "foot": "feet",
+    "left_hand": "hands",
+    "right_hand": "hands",
 }
 CLASS_SETS = {
     "sapiens_28": dict(title="Sapiens body parts (28)", table="sapiens_seg_28_classes.tsv"),
@@ -57,22 +68,36 @@ def keypoint_set(spec_dir: Path, key: str) -> dict:
             raise ValueError(f"{info['points']}: row {i} has index {row['index']}")
         fine = row.get("group") or _range_group(i, info["ranges"])
         display = GOLIATH_DISPLAY_GROUP.get(fine, "face") if "group" in row else fine
-        points.append({
-            "name": row["name"], "group": fine, "display_group": display,
-            "color": [int(row["r"]), int(row["g"]), int(row["b"])],
-            "flip": int(row["flip_index"]), "sigma": float(row["sigma_oks"]),
-            "half": row.get("upper_lower", "-"),
-        })
-    links = [{"from": int(r["from_index"]), "to": int(r["to_index"]),
-              "color": [int(r["r"]), int(r["g"]), int(r["b"])]} for r in read_tsv(spec_dir / info["links"])]
+        points.append(
+            {
+                "name": row["name"],
+                "group": fine,
+                "display_group": display,
+                "color": [int(row["r"]), int(row["g"]), int(row["b"])],
+                "flip": int(row["flip_index"]),
+                "sigma": float(row["sigma_oks"]),
+                "half": row.get("upper_lower", "-"),
+            }
+        )
+    links = [
+        {"from": int(r["from_index"]), "to": int(r["to_index"]), "color": [int(r["r"]), int(r["g"]), int(r["b"])]}
+        for r in read_tsv(spec_dir / info["links"])
+    ]
     return {"name": key, "title": info["title"], "keypoints": points, "skeleton": links}
 
 
 def class_set(spec_dir: Path, key: str) -> dict:
     info = CLASS_SETS[key]
     rows = read_tsv(spec_dir / info["table"])
-    classes = [{"name": r["name"], "color": [int(r["r"]), int(r["g"]), int(r["b"])],
-                "flip": int(r["flip_index"]), "weight": float(r["train_class_weight"])} for r in rows]
+    classes = [
+        {
+            "name": r["name"],
+            "color": [int(r["r"]), int(r["g"]), int(r["b"])],
+            "flip": int(r["flip_index"]),
+            "weight": float(r["train_class_weight"]),
+        }
+        for r in rows
+    ]
     return {"name": key, "title": info["title"], "classes": classes}
 
 

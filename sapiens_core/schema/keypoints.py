@@ -17,14 +17,14 @@ class KeypointSchema:
     name: str
     title: str
     names: tuple[str, ...]
-    groups: tuple[str, ...]          # fine group from the spec table (e.g. "eyebrow", "left_hand")
+    groups: tuple[str, ...]  # fine group from the spec table (e.g. "eyebrow", "left_hand")
     display_groups: tuple[str, ...]  # one of DISPLAY_GROUPS per point
-    colors: np.ndarray               # (K, 3) uint8 RGB
-    flip_index: np.ndarray           # (K,) int: channel of the mirrored point
-    sigmas: np.ndarray               # (K,) float OKS sigmas
-    halves: tuple[str, ...]          # "upper" | "lower" | "-" (for half-body augmentation)
-    skeleton: np.ndarray             # (L, 2) int, 0-based point indices
-    skeleton_colors: np.ndarray      # (L, 3) uint8 RGB
+    colors: np.ndarray  # (K, 3) uint8 RGB
+    flip_index: np.ndarray  # (K,) int: channel of the mirrored point
+    sigmas: np.ndarray  # (K,) float OKS sigmas
+    halves: tuple[str, ...]  # "upper" | "lower" | "-" (for half-body augmentation)
+    skeleton: np.ndarray  # (L, 2) int, 0-based point indices
+    skeleton_colors: np.ndarray  # (L, 3) uint8 RGB
 
     def __len__(self) -> int:
         return len(self.names)
@@ -55,11 +55,12 @@ class KeypointSchema:
         return (self.skeleton + 1).tolist()
 
     @classmethod
-    def from_dict(cls, data: dict) -> "KeypointSchema":
+    def from_dict(cls, data: dict) -> KeypointSchema:
         pts = data["keypoints"]
         links = data["skeleton"]
         schema = cls(
-            name=data["name"], title=data["title"],
+            name=data["name"],
+            title=data["title"],
             names=tuple(p["name"] for p in pts),
             groups=tuple(p["group"] for p in pts),
             display_groups=tuple(p["display_group"] for p in pts),
@@ -67,8 +68,8 @@ class KeypointSchema:
             flip_index=np.array([p["flip"] for p in pts], dtype=np.int64),
             sigmas=np.array([p["sigma"] for p in pts], dtype=np.float64),
             halves=tuple(p.get("half", "-") for p in pts),
-            skeleton=np.array([[l["from"], l["to"]] for l in links], dtype=np.int64).reshape(-1, 2),
-            skeleton_colors=np.array([l["color"] for l in links], dtype=np.uint8).reshape(-1, 3),
+            skeleton=np.array([[link["from"], link["to"]] for link in links], dtype=np.int64).reshape(-1, 2),
+            skeleton_colors=np.array([link["color"] for link in links], dtype=np.uint8).reshape(-1, 3),
         )
         schema.validate()
         return schema
@@ -77,7 +78,9 @@ class KeypointSchema:
         k = len(self.names)
         if len(set(self.names)) != k:
             raise ValueError(f"{self.name}: duplicate keypoint names")
-        if sorted(self.flip_index.tolist()) != list(range(k)) or np.any(self.flip_index[self.flip_index] != np.arange(k)):
+        if sorted(self.flip_index.tolist()) != list(range(k)) or np.any(
+            self.flip_index[self.flip_index] != np.arange(k)
+        ):
             raise ValueError(f"{self.name}: flip table is not an involution over 0..{k - 1}")
         if self.skeleton.size and (self.skeleton.min() < 0 or self.skeleton.max() >= k):
             raise ValueError(f"{self.name}: skeleton refers to a point outside 0..{k - 1}")

@@ -23,8 +23,9 @@ CROP_SIZE = (768, 1024)  # (w, h) network input of the pose models
 BOX_PADDING = 1.25
 
 
-def box_to_center_scale(box_xyxy, aspect: float = CROP_SIZE[0] / CROP_SIZE[1],
-                        padding: float = BOX_PADDING) -> tuple[np.ndarray, np.ndarray]:
+def box_to_center_scale(
+    box_xyxy, aspect: float = CROP_SIZE[0] / CROP_SIZE[1], padding: float = BOX_PADDING
+) -> tuple[np.ndarray, np.ndarray]:
     """(..., 4+) xyxy boxes -> center (..., 2), scale (..., 2) = padded box size with w/h fixed to ``aspect``.
 
     The short side grows (never shrinks), so the crop always contains the padded box. Extra columns (a score)
@@ -54,10 +55,12 @@ def udp_warp_matrix(center, scale, output_size=CROP_SIZE, rotation_deg: float = 
     sy = (output_size[1] - 1) / sh
     t = math.radians(rotation_deg)
     cos, sin = math.cos(t), math.sin(t)
-    return np.array([
-        [sx * cos, -sx * sin, sx * (-cx * cos + cy * sin + 0.5 * sw)],
-        [sy * sin, sy * cos, sy * (-cx * sin - cy * cos + 0.5 * sh)],
-    ])
+    return np.array(
+        [
+            [sx * cos, -sx * sin, sx * (-cx * cos + cy * sin + 0.5 * sw)],
+            [sy * sin, sy * cos, sy * (-cx * sin - cy * cos + 0.5 * sh)],
+        ]
+    )
 
 
 def _apply(matrix: np.ndarray, points) -> np.ndarray:
@@ -86,5 +89,11 @@ def crop_person(image: np.ndarray, center, scale, output_size=CROP_SIZE, rotatio
     Works for any box, also one partly or wholly outside the image.
     """
     matrix = udp_warp_matrix(center, scale, output_size, rotation_deg)
-    return cv2.warpAffine(image, matrix, (int(output_size[0]), int(output_size[1])), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.warpAffine(
+        image,
+        matrix,
+        (int(output_size[0]), int(output_size[1])),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )

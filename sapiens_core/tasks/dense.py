@@ -18,8 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-STRIP_BYTES = 24 * 2**20          # working memory per strip; ~64 rows of 28x768 stay fast and cache-friendly
-SEG_FOREGROUND_THRESHOLD = 0.3    # 1-channel (foreground) seg models: sigmoid > 0.3, as the lite demo
+STRIP_BYTES = 24 * 2**20  # working memory per strip; ~64 rows of 28x768 stay fast and cache-friendly
+SEG_FOREGROUND_THRESHOLD = 0.3  # 1-channel (foreground) seg models: sigmoid > 0.3, as the lite demo
 NORMAL_EPS = 1e-5
 DEPTH_BACKGROUND_RGB = (100, 100, 100)
 
@@ -73,9 +73,10 @@ class _StripUpsampler:
         resize leaves rows untouched, so it is exactly the width pass of the full resize); then height as
         ATen rounds it, ``fma(top, w0, bottom * w1)``, which ``addcmul_`` reproduces."""
         y0, y1 = self.y0[r0:r1], self.y1[r0:r1]
-        lo, hi = int(y0[0]), int(y1[-1]) + 1   # source rows grow with the output row
-        across = F.interpolate(self.src[None, :, lo:hi], size=(hi - lo, self.out_w), mode="bilinear",
-                               align_corners=False)[0]
+        lo, hi = int(y0[0]), int(y1[-1]) + 1  # source rows grow with the output row
+        across = F.interpolate(
+            self.src[None, :, lo:hi], size=(hi - lo, self.out_w), mode="bilinear", align_corners=False
+        )[0]
         out = across.index_select(1, y1 - lo).mul_(self.wy1[r0:r1])
         return out.addcmul_(across.index_select(1, y0 - lo), self.wy0[r0:r1])
 

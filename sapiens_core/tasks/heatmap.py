@@ -34,7 +34,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-BLUR_KERNEL = 11                    # mmpose's blur_kernel_size for UDP (even with sigma=6; spec §2.1)
+BLUR_KERNEL = 11  # mmpose's blur_kernel_size for UDP (even with sigma=6; spec §2.1)
 _RADIUS = (BLUR_KERNEL - 1) // 2
 _CLIP_LO, _CLIP_HI = 1e-3, 50.0
 _EPS = float(np.finfo(np.float32).eps)  # Hessian regulariser, as mmpose
@@ -144,7 +144,7 @@ def _window_weights() -> np.ndarray:
     g = np.zeros((_WIN, 3))
     for d in (-1, 0, 1):
         start = _RADIUS + 1 + d - _RADIUS
-        g[start:start + BLUR_KERNEL, d + 1] = _KERNEL_1D
+        g[start : start + BLUR_KERNEL, d + 1] = _KERNEL_1D
     return g
 
 
@@ -164,8 +164,8 @@ def _local_blur(maps_flat: np.ndarray, x: np.ndarray, y: np.ndarray, h: int, w: 
     win = maps_flat[np.arange(m)[:, None, None], flat_idx].astype(np.float64)
     win[~inside] = 0.0
     # Separable: filter the 13 rows at three column offsets, then the columns at three row offsets.
-    rowf = win @ _G                                   # (M, 13, 3): [row, dx]
-    return np.einsum("ud,mue->mde", _G, rowf)          # (M, 3, 3): [dy, dx]
+    rowf = win @ _G  # (M, 13, 3): [row, dx]
+    return np.einsum("ud,mue->mde", _G, rowf)  # (M, 3, 3): [dy, dx]
 
 
 def decode_heatmaps(heatmaps) -> tuple[np.ndarray, np.ndarray]:
@@ -180,20 +180,33 @@ def decode_heatmaps(heatmaps) -> tuple[np.ndarray, np.ndarray]:
     xm, xp = np.where(x > 0, 0, 1), np.where(x < w - 1, 2, 1)
     ym, yp = np.where(y > 0, 0, 1), np.where(y < h - 1, 2, 1)
     r = np.arange(n * k)
-    vals = np.stack([blur[r, 1, 1], blur[r, 1, xp], blur[r, 1, xm], blur[r, yp, 1], blur[r, ym, 1],
-                     blur[r, yp, xp], blur[r, ym, xm]])                     # (7, M)
+    vals = np.stack(
+        [
+            blur[r, 1, 1],
+            blur[r, 1, xp],
+            blur[r, 1, xm],
+            blur[r, yp, 1],
+            blur[r, ym, 1],
+            blur[r, yp, xp],
+            blur[r, ym, xm],
+        ]
+    )  # (7, M)
     valid = scores > 0
     peak = scores.astype(np.float64)
     lower = vals.max(axis=0)  # a lower bound of max(blurred): these are pixels of the blurred map
     with np.errstate(divide="ignore", invalid="ignore"):
-        c_min = 1.0 / (1.0 + _SLACK)                 # max(blurred) <= max(original)
-        c_max = peak / lower * (1.0 + _SLACK)       # max(blurred) >= lower
-        safe = (valid & (lower > 0) & (vals.min(axis=0) * c_min >= _CLIP_LO * (1 + _SLACK))
-                & (vals.max(axis=0) * c_max <= _CLIP_HI * (1 - _SLACK)))
+        c_min = 1.0 / (1.0 + _SLACK)  # max(blurred) <= max(original)
+        c_max = peak / lower * (1.0 + _SLACK)  # max(blurred) >= lower
+        safe = (
+            valid
+            & (lower > 0)
+            & (vals.min(axis=0) * c_min >= _CLIP_LO * (1 + _SLACK))
+            & (vals.max(axis=0) * c_max <= _CLIP_HI * (1 - _SLACK))
+        )
     logs = np.zeros_like(vals)
     logs[:, safe] = np.log(vals[:, safe])  # log(c) is left out: it cancels in every derivative
     maps = hm.reshape(n * k, h, w)
-    for m in np.flatnonzero(valid & ~safe):   # clipping may matter: do exactly what the reference does
+    for m in np.flatnonzero(valid & ~safe):  # clipping may matter: do exactly what the reference does
         logs[:, m] = _neighbours_from_log_map(blurred_log_map(maps[m]), x[m], y[m])
     return _finish(x, y, scores, _newton_shift(*logs), n, k)
 

@@ -23,6 +23,7 @@ def flip_images(batch):
     """Mirror a (B, 3, H, W) network input horizontally."""
     if _is_torch(batch):
         import torch
+
         return torch.flip(batch, dims=(-1,))
     return np.ascontiguousarray(np.asarray(batch)[..., ::-1])
 
@@ -38,6 +39,7 @@ def flip_back_heatmaps(heatmaps, flip_index):
         raise ValueError(f"{heatmaps.shape[-3]} heatmap channels but a flip table of {len(flip_index)} points")
     if _is_torch(heatmaps):
         import torch
+
         index = torch.as_tensor(flip_index, device=heatmaps.device)
         return torch.flip(heatmaps.index_select(-3, index), dims=(-1,))
     return np.ascontiguousarray(np.asarray(heatmaps)[..., flip_index, :, ::-1])

@@ -5,7 +5,7 @@ The exact training statistics are used (task_specs.MEAN_RGB / STD_RGB), not the 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -15,8 +15,10 @@ from ..task_specs import INPUT_SIZE, MEAN_RGB, STD_RGB
 # A uint8 has 256 values, so (v - mean) / std is a 256-entry table per channel: normalising becomes one gather
 # pass that writes each float once. The table is computed in float32 exactly as torch's (x.float() - m) / s,
 # so the result is bit-identical to the mmengine data preprocessor.
-_LUT = ((np.arange(256, dtype=np.float32)[None, :] - np.asarray(MEAN_RGB, np.float32)[:, None])
-        / np.asarray(STD_RGB, np.float32)[:, None]).astype(np.float32)
+_LUT = (
+    (np.arange(256, dtype=np.float32)[None, :] - np.asarray(MEAN_RGB, np.float32)[:, None])
+    / np.asarray(STD_RGB, np.float32)[:, None]
+).astype(np.float32)
 
 
 def normalize(images: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
