@@ -35,7 +35,9 @@ def _isolated_user_state(tmp_path_factory, monkeypatch):
 # mediapipe 0.10.14 has wheels for CPython 3.8-3.12 and `make setup` installs it there, so on those Pythons a test
 # that skips for want of it hides a broken install: it fails instead. On 3.13+ (no wheel) the skip stays.
 # SAPIENS_ALLOW_MISSING_MEDIAPIPE=1 keeps the skips on a supported Python, for a deliberately bare environment.
-MEDIAPIPE_EXPECTED = (3, 10) <= sys.version_info[:2] <= (3, 12) and not os.environ.get("SAPIENS_ALLOW_MISSING_MEDIAPIPE")
+MEDIAPIPE_EXPECTED = (3, 10) <= sys.version_info[:2] <= (3, 12) and not os.environ.get(
+    "SAPIENS_ALLOW_MISSING_MEDIAPIPE"
+)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -46,5 +48,7 @@ def pytest_runtest_makereport(item, call):
         reason = str(report.longrepr[2])
         if "mediapipe" in reason.lower():
             report.outcome = "failed"
-            report.longrepr = (f"{reason}\nmediapipe 0.10.14 belongs to this Python ({sys.version.split()[0]}): "
-                               "run `make setup`, or set SAPIENS_ALLOW_MISSING_MEDIAPIPE=1 to skip these tests")
+            report.longrepr = (
+                f"{reason}\nmediapipe 0.10.14 belongs to this Python ({sys.version.split()[0]}): "
+                "run `make setup`, or set SAPIENS_ALLOW_MISSING_MEDIAPIPE=1 to skip these tests"
+            )

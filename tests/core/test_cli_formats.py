@@ -28,7 +28,9 @@ def _project(tmp_path: Path, count: int = 5) -> Path:
         xy = np.stack([np.linspace(3, 60, K), np.linspace(2, 45, K)], axis=1)
         person = Person.from_prediction(0, xy, np.full(K, 0.9), box=[1, 1, 62, 46])
         person.source[:4] = SOURCE_HUMAN
-        Annotation(str(image), (64, 48), "goliath_308", persons=[person], reviewed=i % 2 == 0).save(folder / f"im{i}.json")
+        Annotation(str(image), (64, 48), "goliath_308", persons=[person], reviewed=i % 2 == 0).save(
+            folder / f"im{i}.json"
+        )
     return folder
 
 
@@ -60,21 +62,40 @@ def test_export_import_export_through_the_cli_gives_the_same_file(tmp_path, caps
 def test_split_and_only_reviewed(tmp_path, capsys):
     project = _project(tmp_path, 12)
     out = tmp_path / "out" / "coco.json"
-    assert main(["export", str(project), "--format", "coco17", "--out", str(out), "--split", "train=0.5,val=0.5",
-                 "--seed", "7", "--only-reviewed"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(project),
+                "--format",
+                "coco17",
+                "--out",
+                str(out),
+                "--split",
+                "train=0.5,val=0.5",
+                "--seed",
+                "7",
+                "--only-reviewed",
+            ]
+        )
+        == 0
+    )
     names = [json.loads((tmp_path / "out" / f"coco_{p}.json").read_text())["images"] for p in ("train", "val")]
     files = sorted(i["file_name"] for part in names for i in part)
     assert files == sorted(f"../images/im{i}.png" for i in range(0, 12, 2))  # reviewed ones, each once
     assert set(i["file_name"] for i in names[0]).isdisjoint(i["file_name"] for i in names[1])
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["export", "{tmp}/nothing", "--format", "coco17", "--out", "{tmp}/x.json"], "is not a folder"),
-    (["export", "{project}", "--format", "coco17", "--out", "{tmp}"], "is a folder; coco17 writes one file"),
-    (["export", "{project}", "--format", "coco17", "--out", "{tmp}/x.json", "--split", "a=0.5"], "add up to 0.5"),
-    (["export", "{empty}", "--format", "coco17", "--out", "{tmp}/x.json"], "holds no annotation documents"),
-    (["import", "{tmp}/none.json", "--format", "coco17", "--out", "{tmp}/p"], "no such file or folder"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["export", "{tmp}/nothing", "--format", "coco17", "--out", "{tmp}/x.json"], "is not a folder"),
+        (["export", "{project}", "--format", "coco17", "--out", "{tmp}"], "is a folder; coco17 writes one file"),
+        (["export", "{project}", "--format", "coco17", "--out", "{tmp}/x.json", "--split", "a=0.5"], "add up to 0.5"),
+        (["export", "{empty}", "--format", "coco17", "--out", "{tmp}/x.json"], "holds no annotation documents"),
+        (["import", "{tmp}/none.json", "--format", "coco17", "--out", "{tmp}/p"], "no such file or folder"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(tmp_path, capsys, argv, message):
     project = _project(tmp_path, 1)
     (tmp_path / "empty").mkdir()
@@ -112,6 +133,11 @@ def test_stats_prints_counts_and_json(tmp_path, capsys):
 
 def test_python_m_entry_point_has_help_for_each_command():
     for command in ("export", "import", "stats"):
-        result = subprocess.run([sys.executable, "-m", "sapiens_core", command, "--help"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "sapiens_core", command, "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0 and "usage:" in result.stdout

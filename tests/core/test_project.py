@@ -27,8 +27,13 @@ def _image(path: Path, size=(40, 30)) -> Path:
 def _person(pid: int, x: float, source: int = SOURCE_MODEL) -> Person:
     xy = np.full((K, 2), x, np.float32)
     xy[:, 1] = np.arange(K, dtype=np.float32) / 10
-    return Person(pid, np.concatenate([xy, np.full((K, 1), 0.9, np.float32)], axis=1),
-                  np.full(K, 2, np.uint8), np.full(K, source, np.uint8), box=[1, 2, 30, 28])
+    return Person(
+        pid,
+        np.concatenate([xy, np.full((K, 1), 0.9, np.float32)], axis=1),
+        np.full(K, 2, np.uint8),
+        np.full(K, source, np.uint8),
+        box=[1, 2, 30, 28],
+    )
 
 
 def _doc(image: Path, persons=(), **kw) -> Annotation:
@@ -120,6 +125,7 @@ def test_reviewed_flag_survives_save_and_load_and_old_documents_default_to_false
 
 # ------------------------------------------------------------------------------------------------ merge
 
+
 def test_merge_keeps_human_points_and_takes_model_points_from_the_new_labels(tmp_path):
     old = _person(0, 5)
     old.keypoints[3, :2] = (11, 12)
@@ -151,8 +157,9 @@ def test_merge_replaces_layers_the_new_labels_have_and_keeps_the_others(tmp_path
     old_map = np.ones((30, 40), np.uint8)
     depth = np.zeros((30, 40), np.float32)
     new_map = np.full((30, 40), 2, np.uint8)
-    merged = merge_keep_human(_doc(tmp_path / "x.png", part_map=old_map, depth=depth),
-                              _doc(tmp_path / "x.png", part_map=new_map))
+    merged = merge_keep_human(
+        _doc(tmp_path / "x.png", part_map=old_map, depth=depth), _doc(tmp_path / "x.png", part_map=new_map)
+    )
     assert merged.part_map is new_map and merged.depth is depth
 
 

@@ -34,16 +34,23 @@ def _image(path: Path, size=(40, 30)) -> Path:
 
 def _person(pid=0, x=5.0, source=SOURCE_MODEL, visible=True) -> Person:
     xy = np.stack([np.full(K, x), np.linspace(1, 28, K)], axis=1)
-    return Person(pid, np.concatenate([xy, np.full((K, 1), 0.8)], axis=1),
-                  np.full(K, 2 if visible else 0), np.full(K, source))
+    return Person(
+        pid, np.concatenate([xy, np.full((K, 1), 0.8)], axis=1), np.full(K, 2 if visible else 0), np.full(K, source)
+    )
 
 
 # A file format of one JSON list: [{"image": name, "x": x, "reviewed": bool}, ...], the least a writer does.
 def _write_list(out: Path, items, options) -> ExportReport:
     records, report = [], ExportReport()
     for item in items:
-        records.append({"image": Path(item.doc.image_path).name, "stem": item.stem, "reviewed": item.doc.reviewed,
-                        "layers": item.doc.part_map is not None})
+        records.append(
+            {
+                "image": Path(item.doc.image_path).name,
+                "stem": item.stem,
+                "reviewed": item.doc.reviewed,
+                "layers": item.doc.part_map is not None,
+            }
+        )
         report.images += 1
     atomic_write_text(out, json.dumps(records))
     report.written.append(out)
@@ -60,8 +67,15 @@ def project(tmp_path) -> Project:
     for i in range(6):
         part_map = np.zeros((30, 40), np.uint8)
         part_map[:10] = i % 3
-        Annotation(str(_image(tmp_path / "images" / f"im{i}.png")), (40, 30), "goliath_308", "sapiens_28",
-                   persons=[_person(0)], part_map=part_map, reviewed=i < 2).save(folder / f"im{i}.json")
+        Annotation(
+            str(_image(tmp_path / "images" / f"im{i}.png")),
+            (40, 30),
+            "goliath_308",
+            "sapiens_28",
+            persons=[_person(0)],
+            part_map=part_map,
+            reviewed=i < 2,
+        ).save(folder / f"im{i}.json")
     return Project(folder)
 
 
@@ -95,8 +109,10 @@ def test_split_writes_one_file_per_part_with_each_image_once(project, tmp_path):
 
 def test_split_targets_of_folder_formats_are_subfolders(tmp_path):
     folder = Format("f", "f", "folder", write=_write_list)
-    assert split_targets(folder, tmp_path / "out", parse_split("a=0.5,b=0.5")) == {"a": tmp_path / "out" / "a",
-                                                                                  "b": tmp_path / "out" / "b"}
+    assert split_targets(folder, tmp_path / "out", parse_split("a=0.5,b=0.5")) == {
+        "a": tmp_path / "out" / "a",
+        "b": tmp_path / "out" / "b",
+    }
     assert split_targets(LIST, tmp_path / "x", None) == {"": tmp_path / "x"}
     assert split_targets(LIST, tmp_path / "x", parse_split("a=1")) == {"a": tmp_path / "x_a.json"}
 
@@ -127,6 +143,7 @@ def test_progress_counts_every_document(project, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ import
+
 
 def _reader(items):
     return Format("test-reader", "test", "file", read=lambda src, options: iter(items))
@@ -191,13 +208,15 @@ def test_two_images_with_one_stem_get_two_documents(tmp_path):
     src = tmp_path / "labels.json"
     src.write_text("{}")
     a1, a2 = _image(tmp_path / "x" / "a.png"), _image(tmp_path / "y" / "a.png")
-    summary = import_into_project(_reader([ImportedImage("1", a1, None), ImportedImage("2", a2, None)]),
-                                  src, tmp_path / "p")
+    summary = import_into_project(
+        _reader([ImportedImage("1", a1, None), ImportedImage("2", a2, None)]), src, tmp_path / "p"
+    )
     assert [p.name for p in summary.created] == ["a.json", "a_2.json"]
     assert Annotation.load(summary.created[1]).image_path == str(a2)
 
 
 # ------------------------------------------------------------------------------------------------ stats
+
 
 def test_stats_count_points_by_region_and_source_states_and_class_pixels(project):
     doc = project.load(project.folder / "im5.json")
@@ -215,7 +234,9 @@ def test_stats_count_points_by_region_and_source_states_and_class_pixels(project
     # Each map: 10 of 30 rows are class i % 3, the rest background: class 1 in im1, im4; class 2 in im2, im5.
     shares = stats.class_shares("sapiens_28")
     pixels = 6 * 40 * 30
-    assert shares["Apparel"] == pytest.approx(2 * 400 / pixels) and shares["Face_Neck"] == pytest.approx(2 * 400 / pixels)
+    assert shares["Apparel"] == pytest.approx(2 * 400 / pixels) and shares["Face_Neck"] == pytest.approx(
+        2 * 400 / pixels
+    )
     assert shares["Background"] == pytest.approx(1 - 4 * 400 / pixels)
     assert Counter(stats.points_by_group)  # the text rendering works on the same figures
     assert "reviewed: 2" in stats.to_text()

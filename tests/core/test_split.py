@@ -10,9 +10,14 @@ from sapiens_core.export.split import parse_split
 def test_parse_and_reject():
     split = parse_split("train=0.8,val=0.2", seed=3)
     assert split.parts == (("train", 0.8), ("val", 0.2)) and split.seed == 3
-    for bad, message in [("train=0.8,val=0.3", "add up to 1.1"), ("train", "NAME=FRACTION"),
-                         ("train=x,val=1", "not a number"), ("a=0.5,a=0.5", "named twice"),
-                         ("../x=1", "NAME=FRACTION"), ("a=0,b=1", "must be in")]:
+    for bad, message in [
+        ("train=0.8,val=0.3", "add up to 1.1"),
+        ("train", "NAME=FRACTION"),
+        ("train=x,val=1", "not a number"),
+        ("a=0.5,a=0.5", "named twice"),
+        ("../x=1", "NAME=FRACTION"),
+        ("a=0,b=1", "must be in"),
+    ]:
         with pytest.raises(ValueError, match=message):
             parse_split(bad)
 
