@@ -27,10 +27,13 @@ from sapiens_core.schema import class_schema
 from .actions import ActionRegistry, ActionSpec
 from .canvas import CanvasScene, CanvasView
 from .capture import CapturePanel
+from .editing import DocumentModel
+from .editing.history_actions import HistoryActions
 from .inference import RESULTS_FOLDER, InferenceController, annotation_path, load_existing
 from .model_choice import choose_models, describe_models
 from .models_dialog import ModelManagerDialog
 from .panels.file_list import FileListPanel
+from .panels.history import HistoryPanel
 from .panels.layers import LayersPanel
 from .settings import Settings
 from .view3d import View3DWidget
@@ -53,7 +56,9 @@ class MainWindow(QMainWindow):
         self.inference = InferenceController(self.runner, self)
         self.current_path: str | None = None
         self.current_image = None
-        self.annotation: Annotation | None = None
+        # The open documents and their histories; the canvas and panels only render ``documents.current``.
+        self.documents = DocumentModel(parent=self)
+        self.history_actions = HistoryActions(self.documents, self)
         self.model_overrides: dict[str, str] = {}
 
         self.scene = CanvasScene(self)
@@ -71,6 +76,9 @@ class MainWindow(QMainWindow):
         layers_dock = self._dock("Layers", self.layers, Qt.DockWidgetArea.RightDockWidgetArea)
         self.view3d_dock = self._dock("3D", self.view3d, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(layers_dock, self.view3d_dock)
+        self.history = HistoryPanel(self.documents)
+        self.history_dock = self._dock("History", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(layers_dock, self.history_dock)
         layers_dock.raise_()  # the 3D view builds its cloud only once it is shown
         self.capture_dock = self._dock("Capture", self.capture, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.capture_dock.hide()  # opened by a video, a camera or the View menu
@@ -98,6 +106,8 @@ class MainWindow(QMainWindow):
         self.actions.build_toolbar()
 
         self.files.current_changed.connect(self.show_image)
+        self.documents.opened.connect(self._show_document)
+        self.documents.changed.connect(self._document_changed)
         self.layers.style_changed.connect(self._style_changed)
         self.scene.keypoint_hovered.connect(self.hover_label.setText)
         self.inference.image_done.connect(self._image_done)
@@ -135,6 +145,7 @@ class MainWindow(QMainWindow):
         add = self.actions.add
         add(ActionSpec("open", "&Open images…", "&File", "Ctrl+O", toolbar=True), self.open_images_dialog)
         add(ActionSpec("open_folder", "Open &folder…", "&File", "Ctrl+Shift+O"), self.open_folder_dialog)
+        self.history_actions.register(self.actions)  # Save (File), Undo and Redo (Edit)
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         add(ActionSpec("next", "&Next image", "&View", "D"), lambda: self.files.step(1))
         add(ActionSpec("previous", "&Previous image", "&View", "A"), lambda: self.files.step(-1))
@@ -251,26 +262,49 @@ class MainWindow(QMainWindow):
         self.refresh_models()
 
     # ---- showing
+    @property
+    def annotation(self) -> Annotation | None:
+        """The document on screen (owned by ``documents``; edit it through ``documents.push``)."""
+        entry = self.documents.current
+        return entry.doc if entry is not None else None
+
     def show_image(self, path: str) -> None:
         try:
             image = read_image(path)
-            doc = load_existing(path)
+            # An image opened before keeps its document, history and unsaved edits: no reload from disk.
+            doc = None if self.documents.entry(path) is not None else load_existing(path)
         except SapiensError as exc:
             self.notify("Cannot open", str(exc))
             return
         self.current_path, self.current_image = path, image
         self.scene.set_image(image)
-        self.set_annotation(doc)
+        self.documents.open(path, annotation_path(path), doc)  # -> _show_document
         self.view.fit()
 
     def set_annotation(self, doc: Annotation | None) -> None:
-        self.annotation = doc
+        """Show ``doc`` as the current image's document with a fresh history (scripts, tests)."""
+        path = self.current_path or (doc.image_path if doc is not None else "")
+        self.documents.replace(path, annotation_path(path), doc)
+
+    def _show_document(self, entry) -> None:
+        doc = entry.doc if entry is not None else None
         self.scene.set_annotation(doc)
         self.layers.set_persons([p.id for p in doc.persons] if doc else [])
         self.layers.set_classes(class_schema(doc.class_schema) if doc and doc.class_schema else None)
         self.view3d.set_data(self.current_image, doc)
         if doc is not None and self.current_path:
             self.annotation_shown.emit(self.current_path)
+
+    def _document_changed(self, change) -> None:
+        """Repaint what an edit, undo or redo touched: one person's item for a point edit, all for the rest."""
+        doc = self.annotation
+        if change.structure or change.layers:
+            self._show_document(self.documents.current)
+            return
+        index = {p.id: i for i, p in enumerate(doc.persons)}
+        for pid in change.persons:
+            if pid in index:
+                self.scene.refresh_person(index[pid])
 
     def _style_changed(self, style) -> None:
         self.scene.apply_style(style)

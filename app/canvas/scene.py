@@ -108,7 +108,7 @@ class CanvasScene(QGraphicsScene):
             schema = keypoint_schema(doc.keypoint_schema)
             radius = max(1.5, float(np.hypot(w, h)) / 400.0)
             for person in doc.persons:
-                item = SkeletonItem(person.keypoints, person.visibility, schema, radius, person.id)
+                item = SkeletonItem(person.keypoints, person.visibility, schema, radius, person.id, person.source)
                 item.setZValue(10)
                 self.addItem(item)
                 self.skeletons.append(item)
@@ -123,10 +123,12 @@ class CanvasScene(QGraphicsScene):
         self.marker.setVisible(True)
 
     def refresh_person(self, index: int) -> None:
-        """Re-read one person's points from the document after an edit."""
+        """Re-read one person's points from the document after an edit; the other persons' items stay as
+        they are (restyling all of them cost a frame's budget while dragging one point among 10 persons)."""
         person = self.annotation.persons[index]
-        self.skeletons[index].set_keypoints(person.keypoints, person.visibility)
-        self.apply_style()
+        item = self.skeletons[index]
+        item.set_keypoints(person.keypoints, person.visibility, person.source)
+        self._style_skeleton(item)
 
     # ---- style
     def apply_style(self, style: LayerStyle | None = None) -> None:
@@ -148,10 +150,14 @@ class CanvasScene(QGraphicsScene):
             self.layer_items["parts"].setPixmap(QPixmap.fromImage(self._parts_image))
             self._applied_hidden = set(s.hidden_classes)
         for item in self.skeletons:
-            mask = (
-                item.schema.group_mask(*[g for g, on in s.groups.items() if on])
-                if any(s.groups.values())
-                else np.zeros(len(item.schema), bool)
-            )
-            item.set_style(s.threshold, mask)
-            item.setVisible(s.keypoints and item.person_id not in s.hidden_persons)
+            self._style_skeleton(item)
+
+    def _style_skeleton(self, item: SkeletonItem) -> None:
+        s = self.style
+        mask = (
+            item.schema.group_mask(*[g for g, on in s.groups.items() if on])
+            if any(s.groups.values())
+            else np.zeros(len(item.schema), bool)
+        )
+        item.set_style(s.threshold, mask)
+        item.setVisible(s.keypoints and item.person_id not in s.hidden_persons)

@@ -13,12 +13,19 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
+from sapiens_core.annotation import SOURCE_HUMAN
 from sapiens_core.schema import KeypointSchema
 
 
 class SkeletonItem(QGraphicsItem):
     def __init__(
-        self, keypoints: np.ndarray, visibility: np.ndarray, schema: KeypointSchema, radius: float, person_id: int = 0
+        self,
+        keypoints: np.ndarray,
+        visibility: np.ndarray,
+        schema: KeypointSchema,
+        radius: float,
+        person_id: int = 0,
+        source: np.ndarray | None = None,
     ):
         super().__init__()
         self.schema = schema
@@ -40,14 +47,16 @@ class SkeletonItem(QGraphicsItem):
             for c in link_colors
         ]
         self._batches: tuple[list, list] | None = None  # (pen, lines) and (brush, centres) pairs; None = stale
-        self.set_keypoints(keypoints, visibility)
+        self.set_keypoints(keypoints, visibility, source)
         self.setAcceptHoverEvents(True)
 
     # ---- data
-    def set_keypoints(self, keypoints: np.ndarray, visibility: np.ndarray) -> None:
+    def set_keypoints(self, keypoints: np.ndarray, visibility: np.ndarray, source: np.ndarray | None = None) -> None:
         self.prepareGeometryChange()
         self.keypoints = np.asarray(keypoints, np.float32)  # (K, 3) x, y, score
         self.visibility = np.asarray(visibility, np.uint8)
+        # A point a person placed or checked is shown whatever its score (the overlay renderer's rule too).
+        self.human = np.zeros(len(self.visibility), bool) if source is None else np.asarray(source) == SOURCE_HUMAN
         self._update_shown()
 
     def set_style(self, threshold: float, group_mask: np.ndarray) -> None:
@@ -57,7 +66,8 @@ class SkeletonItem(QGraphicsItem):
         self.update()
 
     def _update_shown(self) -> None:
-        self.shown = (self.visibility > 0) & (self.keypoints[:, 2] >= self.threshold) & self.group_mask
+        confident = (self.keypoints[:, 2] >= self.threshold) | self.human
+        self.shown = (self.visibility > 0) & confident & self.group_mask
         self._batches = None
         pts = self.keypoints[self.shown, :2]
         pad = self.radius * 2

@@ -39,6 +39,9 @@ class DocumentModel(QObject):
         self.budget = budget
         self._open: dict[str, OpenDocument] = {}
         self.current: OpenDocument | None = None
+        # The image on screen, also while it has no document yet: a batch result for another image must not
+        # take the screen (``current`` alone is None for both cases).
+        self.current_image: str | None = None
 
     # ---------------------------------------------------------------------------------------------- opening
 
@@ -48,9 +51,15 @@ class DocumentModel(QObject):
         entry = self._open.get(image_path)
         if entry is None and doc is not None:
             entry = self._track(image_path, doc_path, doc)
-        self.current = entry
+        self.current, self.current_image = entry, image_path
         self.opened.emit(entry)
         return entry
+
+    def replace(self, image_path: str, doc_path: Path, doc: Annotation | None) -> OpenDocument | None:
+        """Show ``doc`` for ``image_path`` with a fresh history, dropping what was open for it (a document
+        set from outside the editing flow: a script, a test, a reload)."""
+        self._open.pop(image_path, None)
+        return self.open(image_path, doc_path, doc)
 
     def _track(self, image_path: str, doc_path: Path, doc: Annotation) -> OpenDocument:
         history = History(doc, self.budget)
@@ -82,18 +91,27 @@ class DocumentModel(QObject):
     def redo(self) -> Change | None:
         return self.current.history.redo() if self.current else None
 
-    def apply_labels(self, image_path: str, doc_path: Path, incoming: Annotation, replace: bool = False) -> None:
+    def apply_labels(
+        self,
+        image_path: str,
+        doc_path: Path,
+        incoming: Annotation,
+        replace: bool = False,
+        label: str = "apply model output",
+    ) -> None:
         """A model's output for ``image_path``: merged into its open document as one undoable step (human-made
         points kept unless ``replace``), or opened as the document when there was none."""
         entry = self._open.get(image_path)
         if entry is None:
             entry = self._track(image_path, doc_path, incoming)
             entry.history.set_clean()  # as predicted: the caller saves it
-            if image_path == (self.current.image_path if self.current else image_path):
+            if image_path == self.current_image:
                 self.current = entry
                 self.opened.emit(entry)
             return
-        entry.history.push(ApplyLabels(incoming, replace=replace))
+        entry.history.seal()  # never merged into a drag in progress
+        entry.history.push(ApplyLabels(incoming, replace=replace, label=label))
+        entry.history.seal()
 
     # ---------------------------------------------------------------------------------------------- saving
 
