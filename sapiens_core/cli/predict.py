@@ -17,6 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..annotation import Annotation
+from ..annotation.relabel import relabel
 from ..boxes import BoxTable
 from ..errors import SapiensError
 from ..export import ExportItem, ExportOptions, get_format
@@ -63,6 +64,12 @@ def add_parser(sub) -> None:
         "--kpt-threshold", type=float, default=0.3, help="score at and above which a keypoint counts as visible"
     )
     p.add_argument("--no-overlay", action="store_true", help="skip the STEM_overlay.png renders")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing documents in --out; by default new output is merged into them, keeping every "
+        "point a person placed or corrected (and reviewed documents)",
+    )
     p.set_defaults(run=run)
 
 
@@ -83,7 +90,11 @@ def _failure(path: Path, exc: BaseException) -> str:
     return f"failed: {text}" if text.startswith(str(path)) else f"failed: {path}: {text}"
 
 
-def _write_outputs(doc: Annotation, image, out_dir: Path, stem: str, overlay: bool, kpt_threshold: float) -> None:
+def _write_outputs(
+    doc: Annotation, image, out_dir: Path, stem: str, overlay: bool, kpt_threshold: float, overwrite: bool
+) -> Annotation:
+    """Save ``doc`` (merged into an existing document unless ``overwrite``) and its renders; returns what was saved."""
+    doc = relabel(out_dir / f"{stem}.json", doc, overwrite)
     doc.save(out_dir / f"{stem}.json")  # and its side files STEM_seg.png, STEM_fg.png, STEM_depth.npy, STEM_normal.npy
     if doc.part_map is not None and doc.class_schema:
         write_part_map_color(out_dir / f"{stem}_seg_color.png", doc.part_map, class_schema(doc.class_schema))
@@ -96,6 +107,7 @@ def _write_outputs(doc: Annotation, image, out_dir: Path, stem: str, overlay: bo
         with atomic_path(out_dir / f"{stem}_overlay.png") as tmp:
             if not cv2.imwrite(str(tmp), rgb[..., ::-1]):
                 raise OSError(f"could not write {out_dir / f'{stem}_overlay.png'}")
+    return doc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -145,7 +157,15 @@ def run(args: argparse.Namespace) -> int:
             docs = pipeline.run(frames)
             for path, frame, doc in zip(ok, frames, docs):
                 try:
-                    _write_outputs(doc, frame.image, args.out, stems[path], not args.no_overlay, args.kpt_threshold)
+                    doc = _write_outputs(
+                        doc,
+                        frame.image,
+                        args.out,
+                        stems[path],
+                        not args.no_overlay,
+                        args.kpt_threshold,
+                        args.overwrite,
+                    )
                 except (SapiensError, OSError) as exc:
                     failed += 1
                     print(_failure(path, exc), file=sys.stderr)
