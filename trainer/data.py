@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from sapiens_core.annotation import SOURCE_HUMAN
 from sapiens_core.errors import SapiensError
 from sapiens_core.export import ImportedImage, ImportOptions, ImportProblem, get_format
 from sapiens_core.io.images import read_image
@@ -73,8 +74,11 @@ def keypoint_map(schema: KeypointSchema, source: KeypointSchema) -> np.ndarray:
     return np.array([names.get(n, -1) for n in schema.names], dtype=np.int64)
 
 
-def read_source(path: Path, task: str, schema: KeypointSchema | None, images_dir: Path | None = None) -> DataSource:
-    """Read a coco-goliath308 file; images without what ``task`` needs are skipped (and counted)."""
+def read_source(
+    path: Path, task: str, schema: KeypointSchema | None, images_dir: Path | None = None, human_only: bool = False
+) -> DataSource:
+    """Read a coco-goliath308 file; images without what ``task`` needs are skipped. ``human_only`` keeps only
+    keypoints a person placed or checked (``keypoint_sources`` 1), not model predictions left as they were."""
     fmt = get_format("coco-goliath308")
     goliath = keypoint_schema("goliath_308")
     rows = keypoint_map(schema, goliath) if schema is not None else None
@@ -89,6 +93,8 @@ def read_source(path: Path, task: str, schema: KeypointSchema | None, images_dir
         if task == "pose":
             for person in item.persons:
                 labeled = person.labeled[np.maximum(rows, 0)] & (rows >= 0)
+                if human_only:
+                    labeled &= person.source[np.maximum(rows, 0)] == SOURCE_HUMAN
                 if not labeled.any():
                     continue
                 keypoints = person.keypoints[np.maximum(rows, 0), :2].astype(np.float64)

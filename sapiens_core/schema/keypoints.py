@@ -74,6 +74,28 @@ class KeypointSchema:
         schema.validate()
         return schema
 
+    def to_dict(self) -> dict:
+        """The JSON form ``from_dict`` reads: a trained model's card carries its schema this way."""
+        points = [
+            {
+                "name": n,
+                "group": g,
+                "display_group": d,
+                "color": c.tolist(),
+                "flip": int(f),
+                "sigma": float(s),
+                "half": h,
+            }
+            for n, g, d, c, f, s, h in zip(
+                self.names, self.groups, self.display_groups, self.colors, self.flip_index, self.sigmas, self.halves
+            )
+        ]
+        links = [
+            {"from": int(a), "to": int(b), "color": c.tolist()}
+            for (a, b), c in zip(self.skeleton, self.skeleton_colors)
+        ]
+        return {"name": self.name, "title": self.title, "keypoints": points, "skeleton": links}
+
     def validate(self) -> None:
         k = len(self.names)
         if len(set(self.names)) != k:

@@ -1,0 +1,42 @@
+"""Wrapping the model for training: activation checkpointing, ``torch.compile``, DDP. ``unwrap`` undoes it all
+for saving, evaluation and export, so checkpoints always carry the official key names."""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from sapiens_core.errors import SapiensError
+
+
+def _checkpointed(forward, x):
+    return checkpoint(forward, x, use_reentrant=False)
+
+
+def enable_activation_checkpointing(model: nn.Module) -> None:
+    """Recompute each transformer block in the backward pass: activation memory of one block instead of all.
+    The block's ``forward`` is replaced on the instance, so no wrapper module changes the state-dict keys."""
+    for layer in model.backbone.layers:
+        layer.forward = functools.partial(_checkpointed, layer.forward)
+
+
+def wrap_model(model: nn.Module, cfg, dist) -> nn.Module:
+    model.train()
+    if cfg.activation_checkpointing:
+        enable_activation_checkpointing(model)
+    if cfg.fsdp:
+        raise SapiensError("--fsdp is not available yet; use DDP (torchrun without --fsdp)")
+    if dist.enabled:
+        ids = [dist.device.index] if dist.device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    if cfg.compile:
+        model = torch.compile(model)
+    return model
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    model = getattr(model, "_orig_mod", model)  # torch.compile
+    return getattr(model, "module", model)  # DDP
