@@ -145,8 +145,15 @@ def test_loader_summary(raw, schema):
     assert m.sets_for(schema.index("left_wrist")) == {"left_hand", "pose"}
 
 
+def test_resample_polyline_ends_and_limits():
+    np.testing.assert_allclose(resample_polyline(np.array([[0, 0], [3, 4], [3, 10]]), 2), [[0, 0], [3, 10]])
+    for nodes, count in (([[0, 0]], 3), ([[0, 0], [1, 1]], 1)):
+        with pytest.raises(ValueError, match="need at least 2 nodes and 2 samples"):
+            resample_polyline(np.array(nodes, float), count)
+
+
 def test_resample_polyline_is_even_by_arc_length():
-    pts = np.array([[0, 0], [1, 0], [10, 0]], dtype=float)
+    pts = np.array([[0, 0], [3, 0], [10, 0]], dtype=float)
     out = resample_polyline(pts, 6)
     np.testing.assert_allclose(out[:, 0], [0, 2, 4, 6, 8, 10])
     np.testing.assert_allclose(resample_polyline(np.array([[3, 3], [3, 3]]), 3), [[3, 3]] * 3)
@@ -190,8 +197,14 @@ def test_apply_with_synthetic_landmarks(raw, schema):
     lms["pose"][11] = [150.0, 50.0]
     kp, sc, lab = m.apply(lms, {"pose": vis}, image_size=(100, 100))
     assert not lab[i("left_shoulder")] and tuple(kp[i("left_shoulder")]) == (0, 0)
-    with pytest.raises(ValueError, match="scores"):
+    with pytest.raises(ValueError, match="landmark set 'pose' needs per-landmark scores"):
         m.apply(lms, {}, image_size=(100, 100))
+    with pytest.raises(ValueError, match="landmark set 'pose' needs per-landmark scores"):
+        m.apply(lms, None, image_size=(100, 100))
+    with pytest.raises(ValueError, match=r"scores for 'pose': expected \(33,\), got \(17,\)"):
+        m.apply(lms, {"pose": np.ones(17)}, image_size=(100, 100))
+    column = m.apply(lms, {"pose": vis[:, None]}, image_size=(100, 100))  # (33, 1) is 33 scores too
+    np.testing.assert_array_equal(column[1], m.apply(lms, {"pose": vis}, image_size=(100, 100))[1])
     with pytest.raises(ValueError, match="shape"):
         m.apply({"pose": np.zeros((17, 2))}, {"pose": np.zeros(17)})
 
@@ -209,6 +222,7 @@ def test_image_bounds_are_the_outer_pixel_edges(schema, x, y, inside):
     kp, sc, lab = m.apply(lms, {"pose": np.full(33, 0.7)}, image_size=(100, 80))
     j = schema.index("left_shoulder")
     assert lab[j] == inside
+    assert lab[schema.index("right_shoulder")]  # one bad point leaves the others alone
     if inside:
         np.testing.assert_allclose(kp[j], [x, y], rtol=1e-6)
         assert sc[j] == pytest.approx(0.7)
@@ -254,6 +268,8 @@ def _small_table(raw, schema, rules) -> dict:
     table = {k: json.loads(json.dumps(raw[k])) for k in ("format", "version", "target_schema", "landmark_sets",
                                                           "scores")}
     named = {t for r in rules for t in ([r["target"]] if "target" in r else r.get("targets", [])) if t}
+    flip = {n: schema.names[schema.flip_index[i]] for i, n in enumerate(schema.names)}
+    named |= {flip[t] for r in rules if "mirror" in r for t in r["targets"] if t in flip}
     table["rules"] = rules + [{"kind": "unlabeled", "reason": "not in this test",
                                "targets": [n for n in schema.names if n not in named]}]
     return table
@@ -261,14 +277,34 @@ def _small_table(raw, schema, rules) -> dict:
 
 def test_polyline_targets_include_index_zero_and_skip_nulls(tmp_path, raw, schema):
     # "nose" is Goliath index 0: a polyline may feed it; a null target is a sample nobody receives.
-    table = _small_table(raw, schema, [{"kind": "polyline", "set": "face", "nodes": [1, 2, 3],
-                                        "targets": ["nose", None, "left_eye"]}])
+    table = _small_table(raw, schema, [
+        {"kind": "polyline", "set": "face", "contour": "A_CONTOUR", "nodes": [1, 2, 3],
+         "targets": ["nose", None, "neck"]},
+        {"kind": "polyline", "set": "pose", "contour": "RIGHT_SIDE", "nodes": [12, 24],
+         "targets": ["right_shoulder", None, "right_hip"],
+         "mirror": {"contour": "LEFT_SIDE", "nodes": [11, 23]}},
+    ])
     path = tmp_path / "t.json"
     path.write_text(json.dumps(table))
     m = load_mapping(path)
-    assert schema.index("nose") == 0
-    assert set(np.flatnonzero(m.mapped_mask())) == {0, schema.index("left_eye")}
-    assert m.sets_for(0) == {"face"} and m.sets_for(schema.index("neck")) == set()
+    i = schema.index
+    assert i("nose") == 0
+    mirrored = {i("left_shoulder"), i("left_hip")}  # the flip table's partners of the right-side targets
+    assert set(np.flatnonzero(m.mapped_mask())) == {0, i("neck"), i("right_shoulder"), i("right_hip")} | mirrored
+    assert m.sets_for(0) == {"face"} and m.sets_for(i("left_hip")) == {"pose"} and m.sets_for(i("left_eye")) == set()
+    assert [r.contour for r in m.polylines] == ["A_CONTOUR", "RIGHT_SIDE", "LEFT_SIDE"]
+    assert m.raw == table
+    # Applied: the face polyline gives index 0 its first sample; without a face, the pose polylines still run.
+    face = np.zeros((478, 2))
+    face[1], face[2], face[3] = [10, 10], [20, 10], [30, 10]
+    pose = np.zeros((33, 2))
+    pose[12], pose[24], pose[11], pose[23] = [5, 0], [5, 8], [50, 0], [50, 8]
+    kp, _, lab = m.apply({"face": face, "pose": pose}, {"pose": np.ones(33)})
+    np.testing.assert_allclose(kp[[0, i("neck")]], [[10, 10], [30, 10]])
+    assert set(np.flatnonzero(lab)) == set(np.flatnonzero(m.mapped_mask()))
+    kp, _, lab = m.apply({"pose": pose}, {"pose": np.ones(33)})
+    assert not lab[0] and set(np.flatnonzero(lab)) == {i("right_shoulder"), i("right_hip")} | mirrored
+    np.testing.assert_allclose(kp[[i("left_shoulder"), i("left_hip")]], [[50, 0], [50, 8]])
 
 
 _NECK = {"kind": "point", "target": "neck", "from": [["pose", [[11, 0.5], [12, 0.5]]]]}
@@ -304,6 +340,14 @@ _NECK = {"kind": "point", "target": "neck", "from": [["pose", [[11, 0.5], [12, 0
     (lambda t: t["rules"][-1].__setitem__("reason", ""), "say why these points stay unlabeled"),
     (lambda t: t["rules"].append({"kind": "curve"}), "unknown rule kind 'curve'"),
     (lambda t: t.__setitem__("rules", 5), "malformed mapping table (TypeError"),
+    (lambda t: t["rules"].insert(1, {"kind": "point", "target": "neck", "from": [["pose", 0]]}),
+     "rule 1 (point): 'neck' is already produced by rule 0 (point)"),
+    (lambda t: t["rules"].append({"kind": "polyline", "set": "face", "nodes": [1, 500], "targets": ["nose", "neck"]}),
+     "index 500 outside face 0..477"),
+    (lambda t: t["rules"].append({"kind": "polyline", "set": "face", "nodes": [1, 2], "targets": ["snout", None],
+                                  "mirror": {"nodes": [3, 4]}}), "goliath_308 has no keypoint 'snout'"),
+    (lambda t: t["rules"].pop(), "307 goliath_308 points are in no rule (list them as 'unlabeled'), "
+                                 "e.g. ['nose', 'left_eye', 'right_eye']"),
 ])
 def test_loader_names_the_file_and_the_problem(tmp_path, raw, schema, change, message):
     table = _small_table(raw, schema, [json.loads(json.dumps(_NECK))])
@@ -315,14 +359,24 @@ def test_loader_names_the_file_and_the_problem(tmp_path, raw, schema, change, me
     assert str(info.value).startswith(f"{path}: ") and message in str(info.value), str(info.value)
 
 
+def test_unreadable_tables_name_the_file(tmp_path):
+    for path, content in ((tmp_path / "missing.json", None), (tmp_path / "broken.json", "{not json")):
+        if content is not None:
+            path.write_text(content)
+        with pytest.raises(ValueError, match=rf"^{path}: cannot read the mapping table: "):
+            load_mapping(path)
+
+
 def test_loader_accepts_the_edges_of_what_is_allowed(tmp_path, raw, schema):
     table = _small_table(raw, schema, [{"kind": "point", "target": "neck",
                                         "from": [["pose", [[0, 0.25], [32, 0.75]]]]}])
-    table["scores"]["face"] = 1.0  # (0, 1] includes 1
+    table["scores"]["face"] = 1  # (0, 1] includes 1, written as an integer
     path = tmp_path / "ok.json"
     path.write_text(json.dumps(table))
     m = load_mapping(path)
-    assert m.score_policy["face"] == 1.0
+    assert m.score_policy["face"] == 1.0 and type(m.score_policy["face"]) is float
+    unlabeled_rule = table["rules"][-1]
+    assert m.unlabeled[schema.index(unlabeled_rule["targets"][0])] == unlabeled_rule["reason"]
     pose = np.zeros((33, 2))
     pose[0], pose[32] = [4.0, 8.0], [8.0, 4.0]
     kp, _, _ = m.apply({"pose": pose}, {"pose": np.ones(33)})
