@@ -224,7 +224,13 @@ class Trainer:
             self.resume()
         elif self.step == 0:
             self.run_eval()
-        loader_options = dict(num_workers=cfg.workers, pin_memory=self.dist.device.type == "cuda")
+        # A private generator: the loader draws its worker base seed when each epoch's iterator starts, and from
+        # the global RNG that would shift the dropout draws of a resumed run against the uninterrupted one.
+        loader_options = dict(
+            num_workers=cfg.workers,
+            pin_memory=self.dist.device.type == "cuda",
+            generator=torch.Generator().manual_seed(cfg.seed),
+        )
         loader = DataLoader(self.train_set, batch_sampler=self.sampler, **loader_options)
         bar = tqdm(
             total=self.total_steps,
