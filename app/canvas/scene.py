@@ -7,17 +7,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPen, QPixmap
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene
+from PySide6.QtGui import QColor, QPen, QPixmap
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene
 
 from sapiens_core.annotation import Annotation
 from sapiens_core.schema import DISPLAY_GROUPS, class_schema, keypoint_schema
 from sapiens_core.tasks import depth_to_colormap, normal_to_rgb
 
-from ..qimage import color_table, indexed_qimage, rgb_to_qimage, rgba_to_qimage
+from ..qimage import color_table, rgb_to_qimage
 from .skeleton_item import SkeletonItem
+from .tiled_layer import TiledLayerItem
 
 PERSON_MASK_RGBA = (0, 200, 255, 255)
+# The person mask as an indexed layer: False transparent, True the mask colour.
+PERSON_MASK_TABLE = [QColor(0, 0, 0, 0).rgba(), QColor(*PERSON_MASK_RGBA).rgba()] + [0] * 254
 MARKER_RADIUS = 9  # screen pixels
 
 
@@ -50,9 +53,10 @@ class CanvasScene(QGraphicsScene):
         self.image_item = QGraphicsPixmapItem()
         self.image_item.setZValue(0)
         self.addItem(self.image_item)
-        self.layer_items: dict[str, QGraphicsPixmapItem] = {}
+        self.layer_items: dict[str, QGraphicsItem] = {}
         for z, name in enumerate(("person_mask", "parts", "depth", "normal"), start=1):
-            item = QGraphicsPixmapItem()
+            # The labels a person paints are tiled (a dab repaints its tiles); depth and normals are one image.
+            item = TiledLayerItem() if name in ("person_mask", "parts") else QGraphicsPixmapItem()
             item.setZValue(z)
             item.setVisible(False)
             self.addItem(item)
@@ -68,9 +72,10 @@ class CanvasScene(QGraphicsScene):
         self.marker.setZValue(20)
         self.marker.setVisible(False)
         self.addItem(self.marker)
-        self._parts_image = None  # the indexed part map, kept to recolour it cheaply
         self._parts_colors = np.zeros((0, 3), np.uint8)
+        self._parts_schema: str | None = None
         self._applied_hidden: set[int] = set()
+        self.edit_layer: str | None = None  # the layer a paint tool edits: shown even where it is hidden by default
 
     # ---- content
     def set_image(self, rgb: np.ndarray) -> None:
@@ -86,24 +91,19 @@ class CanvasScene(QGraphicsScene):
             self.removeItem(item)
         self.skeletons = []
         for item in self.layer_items.values():
-            item.setPixmap(QPixmap())
-        self._parts_image = None
+            if isinstance(item, TiledLayerItem):
+                item.set_array(None)
+            else:
+                item.setPixmap(QPixmap())
         if doc is None:
             return
         w, h = doc.image_size
-        if doc.part_map is not None and doc.class_schema:
-            self._parts_colors = class_schema(doc.class_schema).colors
-            self._parts_image = indexed_qimage(doc.part_map, self._parts_colors, self.style.hidden_classes)
-            self._applied_hidden = set(self.style.hidden_classes)
-            self.layer_items["parts"].setPixmap(QPixmap.fromImage(self._parts_image))
+        self._show_labels("part_map")
+        self._show_labels("foreground")
         if doc.depth is not None:
             self.layer_items["depth"].setPixmap(QPixmap.fromImage(rgb_to_qimage(depth_to_colormap(doc.depth))))
         if doc.normal is not None:
             self.layer_items["normal"].setPixmap(QPixmap.fromImage(rgb_to_qimage(normal_to_rgb(doc.normal))))
-        if doc.foreground is not None and doc.part_map is None:
-            rgba = np.zeros((h, w, 4), np.uint8)
-            rgba[doc.foreground] = PERSON_MASK_RGBA
-            self.layer_items["person_mask"].setPixmap(QPixmap.fromImage(rgba_to_qimage(rgba)))
         if doc.keypoint_schema and doc.persons:
             schema = keypoint_schema(doc.keypoint_schema)
             radius = max(1.5, float(np.hypot(w, h)) / 400.0)
@@ -113,6 +113,42 @@ class CanvasScene(QGraphicsScene):
                 self.addItem(item)
                 self.skeletons.append(item)
         self.apply_style()
+
+    def _show_labels(self, layer: str) -> None:
+        """(Re)attach the tiled item of ``layer`` ("part_map" or "foreground") to the document's array."""
+        doc = self.annotation
+        array = getattr(doc, layer) if doc is not None else None
+        if layer == "foreground":
+            self.layer_items["person_mask"].set_array(array, PERSON_MASK_TABLE)
+            return
+        if array is None or not doc.class_schema:
+            self.layer_items["parts"].set_array(None)
+            return
+        if doc.class_schema != self._parts_schema:
+            self._parts_colors, self._parts_schema = class_schema(doc.class_schema).colors, doc.class_schema
+        self._applied_hidden = set(self.style.hidden_classes)
+        self.layer_items["parts"].set_array(array, color_table(self._parts_colors, self._applied_hidden))
+
+    def refresh_layers(self, layers: dict[str, tuple[int, int, int, int]]) -> None:
+        """Labels changed in these rectangles (a ``Change.layers``): redraw the tiles they touch. A layer
+        created, removed or replaced (a model's output applied) is attached again."""
+        doc = self.annotation
+        for layer, rect in layers.items():
+            name = {"part_map": "parts", "foreground": "person_mask"}.get(layer)
+            if name is None:
+                continue
+            item = self.layer_items[name]
+            array = getattr(doc, layer) if doc is not None else None
+            if array is not item.array or (layer == "part_map" and doc.class_schema != self._parts_schema):
+                self._show_labels(layer)
+            else:
+                item.invalidate(rect)
+        self._style_layers()
+
+    def set_edit_layer(self, layer: str | None) -> None:
+        """A paint tool edits ``layer``: the person mask shows while it is painted even over a part map."""
+        self.edit_layer = layer
+        self._style_layers()
 
     def show_marker(self, x: float | None, y: float | None) -> None:
         """Ring the pixel (x, y) (its centre); None hides the ring."""
@@ -134,23 +170,30 @@ class CanvasScene(QGraphicsScene):
     def apply_style(self, style: LayerStyle | None = None) -> None:
         if style is not None:
             self.style = style
+        self._style_layers()
+        for item in self.skeletons:
+            self._style_skeleton(item)
+
+    def _style_layers(self) -> None:
         s = self.style
+        doc = self.annotation
+        # The part map already outlines the person; the mask shows over it only while it is being painted.
+        mask_shown = s.person_mask and (doc is None or doc.part_map is None or self.edit_layer == "foreground")
         for name, (shown, opacity) in {
             "parts": (s.parts, s.parts_opacity),
             "depth": (s.depth, s.depth_opacity),
             "normal": (s.normal, s.normal_opacity),
-            "person_mask": (s.person_mask, s.person_mask_opacity),
+            "person_mask": (mask_shown, s.person_mask_opacity),
         }.items():
             item = self.layer_items[name]
-            item.setVisible(shown and not item.pixmap().isNull())
+            empty = item.is_empty() if isinstance(item, TiledLayerItem) else item.pixmap().isNull()
+            item.setVisible(shown and not empty)
             item.setOpacity(opacity)
-        if self._parts_image is not None and s.hidden_classes != self._applied_hidden:
+        parts = self.layer_items["parts"]
+        if not parts.is_empty() and s.hidden_classes != self._applied_hidden:
             # Per-class hiding only rewrites the 256-entry colour table, never the pixels.
-            self._parts_image.setColorTable(color_table(self._parts_colors, s.hidden_classes))
-            self.layer_items["parts"].setPixmap(QPixmap.fromImage(self._parts_image))
+            parts.set_table(color_table(self._parts_colors, s.hidden_classes))
             self._applied_hidden = set(s.hidden_classes)
-        for item in self.skeletons:
-            self._style_skeleton(item)
 
     def _style_skeleton(self, item: SkeletonItem) -> None:
         s = self.style
