@@ -9,8 +9,10 @@ glob patterns and the repository is listed at download time rather than trusting
 from __future__ import annotations
 
 import fnmatch
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from .schema import class_schema, keypoint_schema
 from .task_specs import task_spec
@@ -203,6 +205,62 @@ def find_card(card_id: str) -> ModelCard:
         if card.id == card_id:
             return card
     raise KeyError(f"no model card {card_id!r}; `python -m sapiens_core models list` shows them all")
+
+
+TRAINED_CARD_SUFFIX = ".card.json"
+
+
+@dataclass(frozen=True)
+class TrainedCard:
+    """The card ``python -m trainer export`` writes beside a finetuned model (``MODEL_FILE.card.json``).
+
+    Quacks like ModelCard where the pipeline reads one: the schemas its outputs follow and a provenance summary.
+    A custom keypoint set travels inside the card and is registered by name when the card is read.
+    """
+
+    task: str
+    data: dict
+
+    @property
+    def keypoint_schema_name(self) -> str | None:
+        schema = self.data.get("keypoint_schema")
+        return schema.get("name") if isinstance(schema, dict) else schema
+
+    @property
+    def class_schema_name(self) -> str | None:
+        return self.data.get("class_schema")
+
+    def describe(self) -> dict:
+        keys = ("task", "arch", "base_checkpoint", "epochs", "steps", "final_metrics")
+        return {"card": "trained", **{k: self.data[k] for k in keys if k in self.data}}
+
+
+def trained_card_path(model_path) -> Path:
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.name + TRAINED_CARD_SUFFIX)
+
+
+def read_trained_card(model_path) -> TrainedCard | None:
+    """The trained-model card beside ``model_path``, or None; a card that cannot be read is an error, not None."""
+    path = trained_card_path(model_path)
+    if not path.is_file():
+        return None
+    from .errors import CheckpointError
+    from .schema import KeypointSchema, register_keypoint_schema
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        schema = data.get("keypoint_schema")
+        if isinstance(schema, dict):
+            register_keypoint_schema(KeypointSchema.from_dict(schema))
+        return TrainedCard(str(data["task"]), data)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{path.name} is not a readable model card ({error})") from None
+
+
+def card_for_path(model_path) -> ModelCard | TrainedCard | None:
+    """A finetuned model's own card when one lies beside the file, else the official card its name matches."""
+    return read_trained_card(model_path) or card_for_filename(Path(model_path).name)
 
 
 def card_for_filename(filename: str) -> ModelCard | None:

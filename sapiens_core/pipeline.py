@@ -33,7 +33,7 @@ from . import tasks as T
 from .annotation import Annotation, Person
 from .backends import Backend, open_backend
 from .boxes import whole_image_box
-from .cards import ModelCard, card_for_filename
+from .cards import ModelCard, card_for_path
 from .errors import BackendError
 from .quick.pose import QUICK_MODEL_ID, QuickPose, is_quick_model_id
 from .schema import class_schema, class_schema_names, keypoint_schema, keypoint_schema_for_count
@@ -106,7 +106,7 @@ class Pipeline:
                     models[task] = TaskModel(task, QuickPose())
                     continue
                 backend = open_backend(path, task=task, device=device)
-                models[task] = TaskModel(task, backend, card_for_filename(Path(path).name))
+                models[task] = TaskModel(task, backend, card_for_path(path))
         except BaseException:
             for m in models.values():
                 m.backend.close()

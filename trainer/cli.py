@@ -12,7 +12,7 @@ import sys
 from sapiens_core.errors import SapiensError
 
 # Modules with ``add_parser(subparsers)``; each sets ``run`` as the parser default.
-COMMAND_MODULES = ("trainer.finetune_cli", "trainer.describe")
+COMMAND_MODULES = ("trainer.finetune_cli", "trainer.export", "trainer.describe")
 
 
 class TrainerError(SapiensError):

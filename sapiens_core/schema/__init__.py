@@ -22,6 +22,7 @@ __all__ = [
     "keypoint_schema_names",
     "class_schema_names",
     "keypoint_schema_for_count",
+    "register_keypoint_schema",
 ]
 
 
@@ -48,8 +49,28 @@ def class_schema_names() -> list[str]:
     return _data_names("classes_")
 
 
-@cache
+# Keypoint sets of finetuned models, registered when their model card is read (cards.card_for_path).
+_TRAINED: dict[str, KeypointSchema] = {}
+
+
+def register_keypoint_schema(schema: KeypointSchema) -> KeypointSchema:
+    """Make a trained model's own keypoint set known by name; a shipped name must keep its shipped points."""
+    if schema.name in keypoint_schema_names():
+        if keypoint_schema(schema.name).names != schema.names:
+            raise ValueError(f"keypoint set {schema.name!r} differs from the shipped set of that name")
+        return keypoint_schema(schema.name)
+    _TRAINED[schema.name] = schema
+    return schema
+
+
 def keypoint_schema(name: str) -> KeypointSchema:
+    if name in _TRAINED:
+        return _TRAINED[name]
+    return _shipped_keypoint_schema(name)
+
+
+@cache
+def _shipped_keypoint_schema(name: str) -> KeypointSchema:
     return KeypointSchema.from_dict(_load(f"keypoints_{name}.json"))
 
 

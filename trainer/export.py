@@ -1,0 +1,117 @@
+"""``export``: a trained checkpoint -> a model file ``predict`` and the app load like an official one, plus its card.
+
+Same I/O contract as the official files (spec §2): fp32 input (B, 3, 1024, 768), raw head output, batch dynamic,
+no preprocessing inside. The card (``MODEL_FILE.card.json``) says task, arch, keypoint schema (in full, so a
+custom set shows with its own names and skeleton), base checkpoint, data, epochs and the final metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import warnings
+from pathlib import Path
+
+import torch
+
+from sapiens_core.cards import trained_card_path
+from sapiens_core.io.atomic import atomic_path, atomic_write_text
+from sapiens_core.nn import model_from_state_dict
+from sapiens_core.task_specs import INPUT_SIZE, task_spec
+
+from .checkpoint import find_checkpoint, load_trainer_checkpoint
+
+SUFFIXES = {"torchscript": "_torchscript.pt2", "pt2": "_float32.pt2", "onnx": ".onnx"}
+
+
+def _example(batch: int = 1) -> torch.Tensor:
+    return torch.zeros(batch, 3, *INPUT_SIZE)
+
+
+def _torchscript(model, path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches are expected
+        traced = torch.jit.trace(model, _example(1), check_trace=False)
+    torch.jit.save(traced, str(path))
+
+
+def _pt2(model, path: Path) -> None:
+    # Example batch 2: export specialises a dimension whose example size is 1.
+    batch = torch.export.Dim("batch", min=1, max=task_spec(model.task).max_batch)
+    program = torch.export.export(model, (_example(2),), dynamic_shapes=({0: batch},))
+    torch.export.save(program, path)
+
+
+def _onnx(model, path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (_example(1),),
+            str(path),
+            dynamo=False,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            opset_version=17,
+        )
+
+
+WRITERS = {"torchscript": _torchscript, "pt2": _pt2, "onnx": _onnx}
+
+
+def export_model(source: Path, fmt: str, out_dir: Path, name: str | None = None) -> tuple[Path, Path]:
+    """Write the model and its card into ``out_dir``; returns (model path, card path)."""
+    checkpoint = find_checkpoint(source)
+    state, meta = load_trainer_checkpoint(checkpoint)
+    task = meta.get("task")
+    model = model_from_state_dict(state, task=task, source=checkpoint.name)
+    run_dir = checkpoint.parent
+    stem = name or f"{run_dir.name}_{model.task}_{meta.get('arch', model.arch.name)}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{stem}{SUFFIXES[fmt]}"
+    with atomic_path(target) as tmp:
+        WRITERS[fmt](copy.deepcopy(model).eval(), tmp)
+    config = meta.get("config", {})
+    history = meta.get("history", [])
+    card = {
+        "task": model.task,
+        "arch": meta.get("arch", model.arch.name),
+        "format": fmt,
+        "input_size": list(INPUT_SIZE),
+        "output_channels": model.num_outputs,
+        "keypoint_schema": meta.get("keypoint_schema"),
+        "class_schema": "sapiens_28" if model.task == "seg" else None,
+        "base_checkpoint": config.get("init"),
+        "data": {"train": config.get("data"), "val": config.get("val")},
+        "epochs": meta.get("epoch"),
+        "steps": meta.get("step"),
+        "final_metrics": next((r["eval"] for r in reversed(history) if "eval" in r), None),
+        "final_loss": next((r["loss"] for r in reversed(history) if "loss" in r), None),
+        "checkpoint": checkpoint.name,
+    }
+    card_path = trained_card_path(target)
+    atomic_write_text(card_path, json.dumps(card, indent=2) + "\n")
+    return target, card_path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a trained model predict and the app load like an official one, plus its model card",
+        description="Export RUN_DIR (its final.pth, else last.pth) or one checkpoint file as TorchScript, a "
+        "torch.export program (pt2) or ONNX, with MODEL.card.json beside it.",
+    )
+    p.add_argument("source", type=Path, metavar="RUN_DIR[/CKPT]")
+    p.add_argument("--format", choices=tuple(WRITERS), default="torchscript")
+    p.add_argument("--out", type=Path, required=True, metavar="MODELS_DIR")
+    p.add_argument("--name", help="file stem (default: RUNNAME_TASK_ARCH)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model_path, card_path = export_model(args.source, args.format, args.out, args.name)
+    print(model_path)
+    print(card_path)
+    return 0
