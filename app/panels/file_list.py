@@ -1,4 +1,9 @@
-"""The list of images to work on: filter, done/not-done state, next/previous."""
+"""The list of images to work on: filter, state per image, next/previous.
+
+An image's state is what its saved document holds (``sapiens_core.project.review_state``: predicted, edited,
+reviewed; no mark without a document) plus whether it has unsaved edits (from the ``DocumentModel``, shown as
+" *"). The panel only renders states it is told; it reads no documents itself.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,16 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, Q
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 DONE_MARK, TODO_MARK = "✓", "·"
+# state -> (mark, colour); "done" is a document whose review state is not known (yet).
+STATE_LOOK = {
+    None: (TODO_MARK, "#444444"),
+    "done": ("○", "#2e7d32"),
+    "predicted": ("○", "#2e7d32"),
+    "edited": ("◐", "#1565c0"),
+    "reviewed": (DONE_MARK, "#2e7d32"),
+    "unreadable": ("!", "#c62828"),  # a document this version cannot read: left as it is
+}
+DIRTY_MARK = " *"
 
 
 class FileListPanel(QWidget):
@@ -28,6 +43,8 @@ class FileListPanel(QWidget):
         layout.addWidget(self.summary)
         self._items: dict[str, QListWidgetItem] = {}
         self._done: set[str] = set()
+        self._states: dict[str, str] = {}  # path -> "predicted" | "edited" | "reviewed"
+        self._dirty: set[str] = set()
         self.filter_edit.textChanged.connect(self._apply_filter)
         self.list.currentItemChanged.connect(self._on_current)
 
@@ -70,14 +87,47 @@ class FileListPanel(QWidget):
     def is_done(self, path: str) -> bool:
         return str(Path(path)) in self._done
 
+    def set_state(self, path: str, state: str | None) -> None:
+        """The saved document's review state ("predicted", "edited", "reviewed"), or None: no document."""
+        key = str(Path(path))
+        if state is None:
+            self._states.pop(key, None)
+        else:
+            self._states[key] = str(state)
+        self.set_done(key, state is not None and state != "unreadable")
+
+    def state(self, path: str) -> str | None:
+        key = str(Path(path))
+        return self._states.get(key, "done" if key in self._done else None)
+
+    def set_dirty(self, path: str, dirty: bool) -> None:
+        key = str(Path(path))
+        (self._dirty.add if dirty else self._dirty.discard)(key)
+        if key in self._items:
+            self._render(key)
+        self._update_summary()
+
+    def is_dirty(self, path: str) -> bool:
+        return str(Path(path)) in self._dirty
+
     def _render(self, key: str) -> None:
         item = self._items[key]
-        done = key in self._done
-        item.setText(f"{DONE_MARK if done else TODO_MARK}  {Path(key).name}")
-        item.setForeground(QColor("#2e7d32") if done else QColor("#444444"))
+        state = self.state(key)
+        mark, color = STATE_LOOK.get(state, STATE_LOOK["done"])
+        dirty = DIRTY_MARK if key in self._dirty else ""
+        item.setText(f"{mark}  {Path(key).name}{dirty}")
+        item.setForeground(QColor(color))
+        item.setToolTip(f"{key}\n{state or 'no labels'}{', unsaved edits' if dirty else ''}")
 
     def _update_summary(self) -> None:
-        self.summary.setText(f"{len(self._done & set(self._items))} of {len(self._items)} done")
+        keys = set(self._items)
+        text = f"{len(self._done & keys)} of {len(self._items)} done"
+        reviewed = sum(1 for k in keys if self._states.get(k) == "reviewed")
+        if reviewed:
+            text += f", {reviewed} reviewed"
+        if self._dirty & keys:
+            text += f", {len(self._dirty & keys)} unsaved"
+        self.summary.setText(text)
 
     # ---- navigation
     def _visible_rows(self) -> list[int]:
