@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from sapiens_core.annotation import Annotation
 from sapiens_core.annotation.edits import ApplyLabels, Change, Edit
 from sapiens_core.annotation.history import DEFAULT_BUDGET, History
+from sapiens_core.annotation.overwrite import check_overwritable
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ class DocumentModel(QObject):
         entry = self._open.get(image_path) if image_path else self.current
         if entry is None:
             return None
+        check_overwritable(entry.doc_path)  # a file this version cannot read is never replaced
         entry.doc_path.parent.mkdir(parents=True, exist_ok=True)
         entry.doc.save(entry.doc_path)
         entry.history.set_clean()
