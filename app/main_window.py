@@ -29,6 +29,7 @@ from .canvas import CanvasScene, CanvasView
 from .capture import CapturePanel
 from .editing import DocumentModel
 from .editing.history_actions import HistoryActions
+from .editing.workflow import Workflow
 from .inference import RESULTS_FOLDER, InferenceController, annotation_path, load_existing
 from .model_choice import choose_models, describe_models
 from .models_dialog import ModelManagerDialog
@@ -100,6 +101,8 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.device_combo)
         bar.addPermanentWidget(self.device_badge)
 
+        # Autosave and recovery, the review panel, file-list states and Export (registers its actions below).
+        self.workflow = Workflow(self)
         self.actions = ActionRegistry(self)
         self._register_actions()
         self.actions.build_menus()
@@ -146,6 +149,7 @@ class MainWindow(QMainWindow):
         add(ActionSpec("open", "&Open images…", "&File", "Ctrl+O", toolbar=True), self.open_images_dialog)
         add(ActionSpec("open_folder", "Open &folder…", "&File", "Ctrl+Shift+O"), self.open_folder_dialog)
         self.history_actions.register(self.actions)  # Save (File), Undo and Redo (Edit)
+        self.workflow.register(self.actions)  # Export (File), the Review menu
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         add(ActionSpec("next", "&Next image", "&View", "D"), lambda: self.files.step(1))
         add(ActionSpec("previous", "&Previous image", "&View", "A"), lambda: self.files.step(-1))
@@ -271,15 +275,25 @@ class MainWindow(QMainWindow):
     def show_image(self, path: str) -> None:
         try:
             image = read_image(path)
-            # An image opened before keeps its document, history and unsaved edits: no reload from disk.
-            doc = None if self.documents.entry(path) is not None else load_existing(path)
         except SapiensError as exc:
             self.notify("Cannot open", str(exc))
             return
+        doc, problem = None, None
+        if self.documents.entry(path) is None:  # an image opened before keeps its document, history and edits
+            try:
+                doc = load_existing(path)
+            except SapiensError as exc:  # malformed, foreign or newer: the image shows, the file stays as it is
+                problem = str(exc)
         self.current_path, self.current_image = path, image
         self.scene.set_image(image)
         self.documents.open(path, annotation_path(path), doc)  # -> _show_document
         self.view.fit()
+        if problem:
+            self.notify(
+                "Labels not read",
+                f"{problem}\n\nThe file is left as it is and nothing is saved over it; "
+                "move or repair it to label this image.",
+            )
 
     def set_annotation(self, doc: Annotation | None) -> None:
         """Show ``doc`` as the current image's document with a fresh history (scripts, tests)."""
@@ -372,6 +386,7 @@ class MainWindow(QMainWindow):
         self.runner.cancel_all()
         self.runner.wait(5000)
         self.inference.close()
+        self.workflow.close()  # writes pending recovery files: unsaved edits survive the window
         self.settings.save_window(self)
         self.settings.sync()
         super().closeEvent(event)

@@ -18,8 +18,10 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _isolated_user_state(tmp_path_factory, monkeypatch):
-    """Each test gets its own models folder and its own preferences file."""
+    """Each test gets its own models folder, recovery folder and preferences file."""
     monkeypatch.setenv("SAPIENS_MODELS_DIR", str(tmp_path_factory.mktemp("models")))
+    # Autosave writes here, never into the user's own recovery folder.
+    monkeypatch.setenv("SAPIENS_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
     try:
         from PySide6.QtCore import QSettings
     except ImportError:  # the core tests run without Qt too
