@@ -1,8 +1,9 @@
-"""Loads the chosen models once and runs them on images in background jobs; results go to disk.
+"""Loads the chosen models once and runs them on images in background jobs; each result is handed on.
 
-Each image's annotation is saved next to it (``<folder>/sapiens_studio/<stem>.json`` plus side
-files) as soon as it is predicted, so a batch over thousands of images never holds more than one
-result in memory and a crash loses nothing already predicted.
+The controller never writes a document: ``image_done`` carries each prediction to the GUI side
+(``app.editing.model_output``), which merges it into the image's document keeping a person's corrections and
+saves it at once (``<folder>/sapiens_studio/<stem>.json`` plus side files), so a batch over thousands of images
+never holds more than one result in memory and a crash loses nothing already predicted.
 """
 
 from __future__ import annotations
@@ -79,9 +80,6 @@ class InferenceController(QObject):
                         image = read_image(path)
                         doc = pipeline.run([Frame(image, str(path))])[0]
                         del image
-                        target = annotation_path(path)
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        doc.save(target)
                     except (SapiensError, OSError) as exc:  # one bad image must not stop the batch
                         self.image_failed.emit(str(path), str(exc))
                         continue

@@ -29,6 +29,7 @@ from .canvas import CanvasScene, CanvasView
 from .capture import CapturePanel
 from .editing import DocumentModel
 from .editing.history_actions import HistoryActions
+from .editing.model_output import ModelOutput
 from .editing.workflow import Workflow
 from .inference import RESULTS_FOLDER, InferenceController, annotation_path, load_existing
 from .model_choice import choose_models, describe_models
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         # The open documents and their histories; the canvas and panels only render ``documents.current``.
         self.documents = DocumentModel(parent=self)
         self.history_actions = HistoryActions(self.documents, self)
+        self.model_output = ModelOutput(self.documents, self)  # Run's results merged into documents, then saved
         self.model_overrides: dict[str, str] = {}
 
         self.scene = CanvasScene(self)
@@ -115,6 +117,7 @@ class MainWindow(QMainWindow):
         self.scene.keypoint_hovered.connect(self.hover_label.setText)
         self.inference.image_done.connect(self._image_done)
         self.inference.image_failed.connect(lambda p, m: self.statusBar().showMessage(f"{Path(p).name}: {m}", 8000))
+        self.model_output.failed.connect(lambda p, m: self.notify("Results not saved", f"{Path(p).name}: {m}"))
         self.inference.pipeline_ready.connect(self.device_badge.setText)
         self.inference.pipeline_failed.connect(lambda m: self.device_badge.setText("model error"))
         self.device_combo.currentTextChanged.connect(self._device_changed)
@@ -169,6 +172,7 @@ class MainWindow(QMainWindow):
             ),
             self._quick_pose_toggled,
         )
+        self.model_output.register(self.actions)
         add(ActionSpec("open_video", "Open &video…", "&File", "Ctrl+Shift+V"), self._open_video_dialog)
         add(ActionSpec("capture", "&Capture panel", "&View", "Ctrl+Shift+C"), self._show_capture)
         add(ActionSpec("view3d", "&3D view", "&View", "Ctrl+3"), self._show_3d)
@@ -359,9 +363,8 @@ class MainWindow(QMainWindow):
         return self.inference.predict(paths, models, self.device_combo.currentText(), "Predict all", connect)
 
     def _image_done(self, path: str, doc: Annotation) -> None:
-        self.files.set_done(path)
-        if path == self.current_path:
-            self.set_annotation(doc)
+        if self.model_output.apply(path, doc):  # merged keeping corrections, saved; the canvas follows
+            self.files.set_done(path)
 
     def _job_started(self, job) -> None:
         self.progress.setVisible(True)
