@@ -3,6 +3,10 @@
 ``--screenshot OUT.png`` runs the given models on the first image, waits for the results, saves a
 screenshot of the main window and exits (0 on success, 1 with a message on failure); it works with
 ``QT_QPA_PLATFORM=offscreen``.
+
+``--script FILE.py`` runs FILE.py with a ``studio`` object driving the app's edits (see ``app.scripting``) and exits
+when it ends: 0, or 1 with the traceback when it raised. Without it (and without ``--screenshot``) the app offers to
+restore unsaved edits an earlier session left behind.
 """
 
 from __future__ import annotations
@@ -37,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT.png",
         help="run the models on the first image, save a screenshot of the window and exit",
     )
+    p.add_argument(
+        "--script",
+        type=Path,
+        metavar="FILE.py",
+        help="run FILE.py with a `studio` object that edits through the app (see the README), then exit",
+    )
     p.add_argument("--timeout", type=float, default=900, help="give up a --screenshot run after this many seconds")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -54,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from sapiens_core.pipeline import QUICK_MODEL_ID
@@ -80,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         run.start()
         app.exec()
         return run.exit_code
+    if args.script:
+        from .scripting import run_script
+
+        if not args.script.is_file():
+            print(f"sapiens-studio: no script at {args.script}", file=sys.stderr)
+            return 2
+        return run_script(app, window, args.script)
+    QTimer.singleShot(0, window.workflow.offer_recovery)  # once the window shows: unsaved edits of a crash
     return app.exec()
 
 
