@@ -495,8 +495,29 @@ class ApplyLabels(Edit):
 class Macro(Edit):
     """Several edits as one step (e.g. move a selection of points of several persons)."""
 
-    def __init__(self, edits: list[Edit], label: str = "edit"):
+    def __init__(self, edits: list[Edit], label: str = "edit", gesture: object = None):
         self.edits, self.label = list(edits), label
+        self.gesture = gesture  # a drag of points of several persons: each move merges into one step
+
+    def merge(self, other: Edit) -> bool:
+        # Only the same parts in the same order (one keypoint or box edit per person, as a multi-person drag
+        # makes): checked first, so a refused merge leaves every part untouched.
+        if not (
+            isinstance(other, Macro)
+            and self.gesture is not None
+            and other.gesture == self.gesture
+            and len(other.edits) == len(self.edits)
+            and all(
+                isinstance(a, (SetKeypoints, SetBox))
+                and type(a) is type(b)
+                and a.person_id == b.person_id
+                and a.gesture == self.gesture
+                and b.gesture == self.gesture
+                for a, b in zip(self.edits, other.edits)
+            )
+        ):
+            return False
+        return all([a.merge(b) for a, b in zip(self.edits, other.edits)])
 
     def apply(self, doc: Annotation) -> Change:
         change = Change()
