@@ -197,7 +197,8 @@ def test_run_this_image_draws_keypoints_and_parts_that_the_layers_panel_controls
     assert doc.persons and all(p.keypoints.shape == (308, 3) for p in doc.persons)
     assert doc.part_map is not None and doc.part_map.shape == (512, 512)
     assert window.files.is_done(str(sample_image))
-    assert window.files.list.currentItem().text().startswith("✓")
+    assert window.files.state(str(sample_image)) == "predicted"  # model output, not yet checked by a person
+    assert window.files.list.currentItem().text().startswith("○")
     assert annotation_path(sample_image).is_file()
     assert window.layers.persons.count() == len(doc.persons)
 
