@@ -36,8 +36,8 @@ from .augment import (
     random_box_transform,
     rotate_vectors,
 )
+from .losses import IGNORE_INDEX
 
-IGNORE_INDEX = 255
 NORMAL_INVALID = -1000.0  # background of normal targets (spec §6.5: valid where target > -100)
 DEPTH_INVALID = -1.0  # background of depth targets (spec §6.4)
 
