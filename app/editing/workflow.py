@@ -169,23 +169,32 @@ class Workflow(QObject):
             return None
         dirty = self.window.documents.dirty_documents()
         if dirty and ask:
-            answer = QMessageBox.question(
-                self.window,
-                "Save before export?",
-                f"{len(dirty)} image(s) have unsaved edits. Save them first, so the export includes them?",
-                QMessageBox.StandardButton.Save
-                | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel,
-            )
-            if answer == QMessageBox.StandardButton.Cancel:
+            answer = self.ask_save_before_export(len(dirty))
+            if answer is None:
                 return None
-            if answer == QMessageBox.StandardButton.Save:
+            if answer == "save":
                 self.save_all()
         if self.export_dialog is None or self.export_dialog.project_folder != folder:
             self.export_dialog = ExportDialog(self.window.runner, folder, self.window)
         self.export_dialog.show()
         self.export_dialog.raise_()
         return self.export_dialog
+
+    def ask_save_before_export(self, count: int) -> str | None:
+        """ "save", "skip" (export the labels as last saved) or None (do not export)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Save before export?",
+            f"{count} image(s) have unsaved edits. The export reads the saved documents: save them first?",
+            parent=self.window,
+        )
+        save = box.addButton("Save and export", QMessageBox.ButtonRole.AcceptRole)
+        skip = box.addButton("Export saved labels only", QMessageBox.ButtonRole.NoRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(save)
+        box.exec()
+        clicked = box.clickedButton()
+        return "save" if clicked is save else "skip" if clicked is skip else None
 
     def close(self) -> None:
         self.autosave.close()

@@ -75,9 +75,10 @@ def test_export_dialog_writes_the_file_and_cancel_leaves_none(qtbot, main_window
     # An unsaved edit: the export asks, and saving first puts it in the file.
     entry = main_window.documents.current
     main_window.documents.push(move_keypoints(entry.doc, 0, [0], [[7.0, 8.0]]))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Save)
+    asked = []
+    monkeypatch.setattr(type(main_window.workflow), "ask_save_before_export", lambda self, n: asked.append(n) or "save")
     dialog = main_window.workflow.open_export_dialog()
-    assert not main_window.documents.dirty_documents()
+    assert asked == [1] and not main_window.documents.dirty_documents()
     out = tmp_path / "exports" / "train.json"
     dialog.set_format("coco17")
     dialog.out_edit.setText(str(out))
