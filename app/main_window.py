@@ -28,6 +28,7 @@ from .actions import ActionRegistry, ActionSpec
 from .canvas import CanvasScene, CanvasView
 from .capture import CapturePanel
 from .editing import DocumentModel
+from .editing.canvas_editor import CanvasEditor
 from .editing.history_actions import HistoryActions
 from .editing.model_output import ModelOutput
 from .editing.workflow import Workflow
@@ -82,6 +83,10 @@ class MainWindow(QMainWindow):
         self.history = HistoryPanel(self.documents)
         self.history_dock = self._dock("History", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(layers_dock, self.history_dock)
+        # Keypoint and person editing on the canvas (tools, the keypoint list, Edit/Person actions).
+        self.editor = CanvasEditor(self.documents, self.scene, self.view, self)
+        self.keypoints_dock = self._dock("Keypoints", self.editor.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(layers_dock, self.keypoints_dock)
         layers_dock.raise_()  # the 3D view builds its cloud only once it is shown
         self.capture_dock = self._dock("Capture", self.capture, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.capture_dock.hide()  # opened by a video, a camera or the View menu
@@ -115,6 +120,7 @@ class MainWindow(QMainWindow):
         self.documents.changed.connect(self._document_changed)
         self.layers.style_changed.connect(self._style_changed)
         self.scene.keypoint_hovered.connect(self.hover_label.setText)
+        self.editor.tool.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
         self.inference.image_done.connect(self._image_done)
         self.inference.image_failed.connect(lambda p, m: self.statusBar().showMessage(f"{Path(p).name}: {m}", 8000))
         self.model_output.failed.connect(lambda p, m: self.notify("Results not saved", f"{Path(p).name}: {m}"))
@@ -152,6 +158,7 @@ class MainWindow(QMainWindow):
         add(ActionSpec("open", "&Open images…", "&File", "Ctrl+O", toolbar=True), self.open_images_dialog)
         add(ActionSpec("open_folder", "Open &folder…", "&File", "Ctrl+Shift+O"), self.open_folder_dialog)
         self.history_actions.register(self.actions)  # Save (File), Undo and Redo (Edit)
+        self.editor.register(self.actions)  # keypoint and person commands (Edit, Person)
         self.workflow.register(self.actions)  # Export (File), the Review menu
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         add(ActionSpec("next", "&Next image", "&View", "D"), lambda: self.files.step(1))

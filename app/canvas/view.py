@@ -46,7 +46,5 @@ class CanvasView(QGraphicsView):
             self.zoom_by(ZOOM_STEP)
         elif key == Qt.Key.Key_Minus:
             self.zoom_by(1 / ZOOM_STEP)
-        elif key == Qt.Key.Key_0:
-            self.fit()
         else:
             super().keyPressEvent(event)
