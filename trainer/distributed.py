@@ -64,3 +64,14 @@ def any_rank(flag: bool, info: DistInfo) -> bool:
 def cleanup(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def ranks_hold_identical(tensors, info: DistInfo) -> bool:
+    """True when every rank holds bit-identical ``tensors`` (elementwise max == min over ranks)."""
+    if not info.enabled:
+        return True
+    flat = torch.cat([t.detach().float().flatten() for t in tensors]).to(info.device)
+    high, low = flat.clone(), flat.clone()
+    dist.all_reduce(high, op=dist.ReduceOp.MAX)
+    dist.all_reduce(low, op=dist.ReduceOp.MIN)
+    return bool(torch.equal(high, low))

@@ -279,6 +279,9 @@ class Trainer:
         self.save()
         if not stopped:
             self.save(FINAL_NAME)
+        if self.dist.enabled:  # DDP keeps replicas in lock step; say so in the metrics where it can be checked
+            same = distributed.ranks_hold_identical(list(unwrap(self.model).parameters()), self.dist)
+            self.log({"step": self.step, "world_size": self.dist.world_size, "ranks_identical": same})
         distributed.barrier(self.dist)
         losses = [r["loss"] for r in self.history if "loss" in r]
         return {
