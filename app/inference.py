@@ -38,6 +38,7 @@ def load_existing(image_path: str | Path) -> Annotation | None:
 
 class InferenceController(QObject):
     image_done = Signal(str, object)  # image path, Annotation (emitted from the worker thread; queued to the GUI)
+    boxes_done = Signal(str, object)  # the same for a run inside given person boxes (not a whole image's labels)
     image_failed = Signal(str, str)  # image path, why
     pipeline_ready = Signal(str)  # a one-line description of what runs where
     pipeline_failed = Signal(str)
@@ -61,9 +62,19 @@ class InferenceController(QObject):
             self.pipeline_ready.emit(describe_pipeline(self._pipeline))
         return self._pipeline
 
-    def predict(self, paths: list[str], models: dict[str, str], device: str, name: str = "Predict", connect=None):
+    def predict(
+        self,
+        paths: list[str],
+        models: dict[str, str],
+        device: str,
+        name: str = "Predict",
+        connect=None,
+        boxes=None,
+    ):
         """Start a job predicting ``paths`` one by one; returns the Job (progress, cancel, result = count).
-        ``connect(job)`` runs before the job starts (see ``JobRunner.start``)."""
+        ``connect(job)`` runs before the job starts (see ``JobRunner.start``). With ``boxes`` ((N, 5) xyxy+score,
+        one person each) pose runs inside them and results come as ``boxes_done``, not ``image_done``."""
+        done_signal = self.image_done if boxes is None else self.boxes_done
         models = {t: p for t, p in models.items() if p}
 
         def job(report: Report) -> int:
@@ -78,12 +89,12 @@ class InferenceController(QObject):
                     report(i, len(paths), Path(path).name)
                     try:
                         image = read_image(path)
-                        doc = pipeline.run([Frame(image, str(path))])[0]
+                        doc = pipeline.run([Frame(image, str(path), boxes)])[0]
                         del image
                     except (SapiensError, OSError) as exc:  # one bad image must not stop the batch
                         self.image_failed.emit(str(path), str(exc))
                         continue
-                    self.image_done.emit(str(path), doc)
+                    done_signal.emit(str(path), doc)
                     done += 1
                 report(len(paths), len(paths), "done")
                 return done

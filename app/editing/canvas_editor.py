@@ -32,6 +32,7 @@ class CanvasEditor(QObject):
         self.panel = KeypointPanel()
         self.view = view
         self.renumber_dialog: QInputDialog | None = None
+        self.pose_in_box = None  # a PoseInBox, attached by the window (it knows the models and the device)
         self.panel.picked.connect(self._pick)
         documents.opened.connect(self._opened)
         documents.changed.connect(self._changed)
@@ -64,9 +65,17 @@ class CanvasEditor(QObject):
                 checkable=True,
                 tip="After drawing a person's box, run the chosen pose model inside it",
             ),
-            lambda checked: None,
+            self._pose_toggled,
         ).setChecked(True)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+    def attach_pose(self, pose_in_box) -> None:
+        self.pose_in_box = pose_in_box
+        self.tool.person_drawn.connect(pose_in_box.run)
+
+    def _pose_toggled(self, checked: bool) -> None:
+        if self.pose_in_box is not None:
+            self.pose_in_box.enabled = checked
 
     # ------------------------------------------------------------------------------------------ commands
 

@@ -212,3 +212,29 @@ def test_add_delete_and_renumber_persons(qtbot, window):
     assert window.history.steps()[1:] == ["add person", "renumber person", "delete person"]
     window.actions["undo"].trigger()
     assert sorted(p.id for p in window.annotation.persons) == [0, 1, 7]
+
+
+def test_a_drawn_box_gets_pose_run_inside_it_as_one_step(qtbot, window, tiny_checkpoints):
+    window.model_overrides = {"pose": tiny_checkpoints["pose"]}
+    window.actions["add_person"].trigger()
+    drag(qtbot, window, (300, 100), (120, 200))
+    qtbot.waitUntil(lambda: window.history.steps()[-1] == "run pose in box", timeout=60_000)
+    new = person(window, 2)
+    assert (new.visibility > 0).any() and (new.source == SOURCE_MODEL).all()
+    # Exactly what the pipeline predicts for that box on its own (the app only routes the box and the result).
+    from sapiens_core.io.images import read_image
+    from sapiens_core.pipeline import Frame, Pipeline
+
+    pipeline = Pipeline.from_paths({"pose": tiny_checkpoints["pose"]}, device="cpu")
+    try:
+        box = np.array([[*new.box, 1.0]], np.float32)
+        alone = pipeline.run([Frame(read_image(window.current_path), window.current_path, box)])[0].persons[0]
+        whole = pipeline.run([Frame(read_image(window.current_path), window.current_path)])[0].persons[0]
+    finally:
+        pipeline.close()
+    np.testing.assert_array_equal(new.keypoints, alone.keypoints)
+    np.testing.assert_array_equal(new.visibility, alone.visibility)
+    assert not np.array_equal(alone.keypoints, whole.keypoints)  # the box mattered
+    assert window.history.steps()[-2:] == ["add person", "run pose in box"]
+    window.actions["undo"].trigger()
+    assert (person(window, 2).visibility == 0).all()
