@@ -31,6 +31,7 @@ from .editing import DocumentModel
 from .editing.canvas_editor import CanvasEditor
 from .editing.history_actions import HistoryActions
 from .editing.model_output import ModelOutput
+from .editing.paint_editor import PaintEditor
 from .editing.pose_in_box import PoseInBox
 from .editing.workflow import Workflow
 from .inference import RESULTS_FOLDER, InferenceController, annotation_path, load_existing
@@ -88,6 +89,11 @@ class MainWindow(QMainWindow):
         self.editor = CanvasEditor(self.documents, self.scene, self.view, self)
         self.keypoints_dock = self._dock("Keypoints", self.editor.panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(layers_dock, self.keypoints_dock)
+        # Painting the body-part map and the person mask (tools, class picker, the Paint menu); built after the
+        # keypoint editor so a paint tool gets the canvas's mouse first.
+        self.painter = PaintEditor(self.documents, self.scene, self.view, self.layers, self)
+        self.parts_dock = self._dock("Body parts", self.painter.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(layers_dock, self.parts_dock)
         layers_dock.raise_()  # the 3D view builds its cloud only once it is shown
         self.capture_dock = self._dock("Capture", self.capture, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.capture_dock.hide()  # opened by a video, a camera or the View menu
@@ -122,6 +128,8 @@ class MainWindow(QMainWindow):
         self.layers.style_changed.connect(self._style_changed)
         self.scene.keypoint_hovered.connect(self.hover_label.setText)
         self.editor.tool.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
+        self.painter.controller.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
+        self.painter.settled.connect(lambda: self.view3d.set_data(self.current_image, self.annotation))
         pose = PoseInBox(self.documents, self.inference, lambda: self.model_paths().get("pose"), self._device, self)
         self.editor.attach_pose(pose)  # a drawn person's box gets the chosen pose model run inside it
         self.inference.image_done.connect(self._image_done)
@@ -162,6 +170,7 @@ class MainWindow(QMainWindow):
         add(ActionSpec("open_folder", "Open &folder…", "&File", "Ctrl+Shift+O"), self.open_folder_dialog)
         self.history_actions.register(self.actions)  # Save (File), Undo and Redo (Edit)
         self.editor.register(self.actions)  # keypoint and person commands (Edit, Person)
+        self.painter.register(self.actions)  # the Paint menu: brush, eraser, fills, brush size
         self.workflow.register(self.actions)  # Export (File), the Review menu
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         add(ActionSpec("next", "&Next image", "&View", "D"), lambda: self.files.step(1))
@@ -326,9 +335,11 @@ class MainWindow(QMainWindow):
     def _document_changed(self, change) -> None:
         """Repaint what an edit, undo or redo touched: one person's item for a point edit, all for the rest."""
         doc = self.annotation
-        if change.structure or change.layers:
+        if change.structure:
             self._show_document(self.documents.current)
             return
+        if change.layers:
+            self.painter.layers_changed(change)  # only the tiles a stroke touched
         index = {p.id: i for i, p in enumerate(doc.persons)}
         for pid in change.persons:
             if pid in index:

@@ -129,6 +129,14 @@ class LayersPanel(QWidget):
                 self.classes.addItem(item)
         self.classes.blockSignals(False)
 
+    def set_class_hidden(self, class_id: int, hidden: bool) -> None:
+        """Hide or show one class as its legend checkbox would (the class picker asks through this)."""
+        for i in range(self.classes.count()):
+            item = self.classes.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == class_id:
+                item.setCheckState(Qt.CheckState.Unchecked if hidden else Qt.CheckState.Checked)  # -> _collect
+                return
+
     def _unchecked(self, widget: QListWidget) -> set[int]:
         return {
             widget.item(i).data(Qt.ItemDataRole.UserRole)

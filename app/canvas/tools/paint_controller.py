@@ -53,6 +53,7 @@ class PaintController(QObject):
             tool.name: tool(self) for tool in (BrushTool, EraserTool, FloodFillTool, PolygonFillTool)
         }
         self.tool: PaintTool | None = None
+        self._creating = False
         self._actions: dict[str, object] = {}
         view.viewport().installEventFilter(self)
         view.installEventFilter(self)
@@ -75,6 +76,10 @@ class PaintController(QObject):
             else:
                 viewport.unsetCursor()
         else:
+            # Installing again puts our filter first, ahead of the keypoint tool's: a paint tool takes the left
+            # button before a press on a keypoint could start a drag.
+            viewport.installEventFilter(self)
+            self.view.installEventFilter(self)
             tool.activate()
             viewport.setCursor(tool.cursor)
         self.scene.set_edit_layer(self.settings.layer if tool else None)
@@ -103,7 +108,11 @@ class PaintController(QObject):
         """The document to paint on, with the painted layer created (in the gesture's step) if it has none."""
         entry = self.model.current
         if entry is None and create and self.new_document is not None:
-            entry = self.new_document()
+            self._creating = True  # the document opened now is the one this stroke paints on
+            try:
+                entry = self.new_document()
+            finally:
+                self._creating = False
         if entry is None:
             self.message.emit("Nothing to paint on: open an image first")
             return None
@@ -172,7 +181,7 @@ class PaintController(QObject):
 
     def _document_opened(self, _entry) -> None:
         # A stroke or polygon in progress belonged to the previous image.
-        if self.tool is not None:
+        if self.tool is not None and not self._creating:
             self.tool.deactivate()
             self.tool.activate()
 
