@@ -68,20 +68,24 @@ def measure(
     size: tuple[int, int],
     activation_checkpointing: bool,
     peak: float | None,
+    compile_model: bool = False,
+    fused: bool | None = None,
 ) -> dict:
     torch.manual_seed(0)
     model = build_model("pose", arch).to(device).train()
     if activation_checkpointing:
         enable_activation_checkpointing(model)
-    optimizer = build_optimizer(model, model.arch.num_layers, lr=5e-5, weight_decay=0.1, layer_decay=0.85)
+    optimizer = build_optimizer(model, model.arch.num_layers, lr=5e-5, weight_decay=0.1, layer_decay=0.85, fused=fused)
     x = torch.randn(batch, 3, size[1], size[0], device=device)
     k = model.num_outputs
     target = torch.rand(batch, k, size[1] // 4, size[0] // 4, device=device)
     weights = torch.ones(batch, k, device=device)
     autocast = device.type == "cuda"
-    with FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False) as counter:  # counted on the eager model: compiled graphs hide ops
         train_step(model, optimizer, x, target, weights, autocast)
     flops_per_step = counter.get_total_flops()
+    if compile_model:
+        model = torch.compile(model)
     for _ in range(max(warmup - 1, 0)):
         train_step(model, optimizer, x, target, weights, autocast)
     if device.type == "cuda":
@@ -117,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--activation-checkpointing", action="store_true")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (the trainer's --compile)")
+    p.add_argument("--no-fused-adam", action="store_true", help="torch's default AdamW instead of the fused kernel")
     p.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak, if its name is not in the table")
     p.add_argument("--smoke", action="store_true", help="sapiens_tiny, CPU, 192x256 crops, 2 steps")
     args = p.parse_args(argv)
@@ -135,7 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     for arch in args.archs:
         for batch in args.batches:
             try:
-                r = measure(arch, batch, args.steps, args.warmup, device, size, args.activation_checkpointing, peak)
+                r = measure(
+                    arch,
+                    batch,
+                    args.steps,
+                    args.warmup,
+                    device,
+                    size,
+                    args.activation_checkpointing,
+                    peak,
+                    args.compile,
+                    False if args.no_fused_adam else None,
+                )
             except torch.OutOfMemoryError:
                 print(f"{arch}\tbatch {batch}\tout of memory", flush=True)
                 torch.cuda.empty_cache()

@@ -69,11 +69,16 @@ def build_optimizer(
     weight_decay: float = 0.1,
     layer_decay: float = 0.85,
     betas=(0.9, 0.999),
+    fused: bool | None = None,
 ) -> torch.optim.AdamW:
+    """``fused`` None: the fused CUDA kernel when every parameter is on a CUDA device (one launch per step
+    instead of several per parameter group), else torch's default."""
     groups = param_groups(model, num_layers, lr, weight_decay, layer_decay)
     for group in groups:
         del group["names"]  # torch keeps unknown keys in its state dict; names are only for tests and logs
-    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
+    if fused is None:
+        fused = all(p.is_cuda for g in groups for p in g["params"]) or None
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), weight_decay=weight_decay, fused=fused)
 
 
 def schedule_factor(
