@@ -79,6 +79,8 @@ def test_paint_a_new_part_map_with_keys_picker_and_undo(qtbot, main_window, samp
     qtbot.keyClick(window.view, Qt.Key.Key_BracketLeft)  # 20 -> 16 px
     assert settings.size == 16 and panel.size.value() == 16
 
+    settled = []
+    window.painter.settled.connect(lambda: settled.append(1))
     viewport = window.view.viewport()
     points = [(150.2, 200.7), (260.0, 230.3), (330.5, 300.1)]
     pixels = [window.view.mapFromScene(QPointF(x, y)) for x, y in points]
@@ -90,6 +92,8 @@ def test_paint_a_new_part_map_with_keys_picker_and_undo(qtbot, main_window, samp
 
     doc = window.annotation
     assert doc is not None and doc.class_schema == "sapiens_28"
+    qtbot.waitUntil(lambda: bool(settled), timeout=3000)  # a moment after the stroke, the 3D cloud is refreshed once
+    assert len(settled) == 1
     covered = _covered(doc.part_map.shape, path, 8)
     for x, y in path:
         covered[int(y), int(x)] = True
@@ -122,5 +126,14 @@ def test_paint_a_new_part_map_with_keys_picker_and_undo(qtbot, main_window, samp
     qtbot.keyClick(window.view, Qt.Key.Key_G)  # flood fill on the background: locked out
     qtbot.mouseClick(viewport, LEFT, pos=window.view.mapFromScene(QPointF(20.5, 20.5)))
     assert not (window.annotation.part_map == 3).any()
-    qtbot.keyClick(window.view, Qt.Key.Key_G)  # the same key again: back to navigating
+    # Esc cancels a polygon in progress (before the window's Esc = cancel jobs); Enter then fills nothing.
+    before = window.annotation.part_map.copy()
+    qtbot.keyClick(window.view, Qt.Key.Key_P)
+    for x, y in ((100, 100), (300, 100), (300, 300)):
+        qtbot.mouseClick(viewport, LEFT, pos=window.view.mapFromScene(QPointF(x, y)))
+    assert len(window.painter.controller.tools["polygon"].points) == 3
+    qtbot.keyClick(window.view, Qt.Key.Key_Escape)
+    qtbot.keyClick(window.view, Qt.Key.Key_Return)
+    assert np.array_equal(window.annotation.part_map, before)
+    qtbot.keyClick(window.view, Qt.Key.Key_P)  # the same key again: back to navigating
     assert window.painter.controller.tool is None
