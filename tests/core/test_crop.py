@@ -97,3 +97,40 @@ def test_crop_of_mirrored_image_is_the_mirrored_crop():
     crop = crop_person(image, center, scale)
     mirrored = crop_person(image[:, ::-1].copy(), [300 - 1 - center[0], center[1]], scale)
     np.testing.assert_allclose(mirrored, crop[:, ::-1], atol=1e-4)  # measured 1.5e-5: the warp's rounding
+
+
+def test_box_width_is_measured_from_the_left_edge_and_batches_keep_their_layout():
+    # A wide box that does not start at x = 0: 400x100 -> padded 500x125 -> h := 500 / 0.75.
+    center, scale = box_to_center_scale([100, 20, 500, 120])
+    np.testing.assert_allclose(center, [300, 70])
+    np.testing.assert_allclose(scale, [500, 500 / 0.75])
+    # Three boxes give (3, 2) centres and scales, row per box (two boxes would hide a transposed layout).
+    boxes = np.array([[100, 20, 500, 120], [100, 50, 200, 450], [0, 0, 300, 400]])
+    centers, scales = box_to_center_scale(boxes)
+    assert centers.shape == scales.shape == (3, 2)
+    np.testing.assert_allclose(scales, [[500, 500 / 0.75], [375, 500], [375, 500]])
+    with pytest.raises(ValueError, match=r"boxes must be \(\.\.\., 4\) xyxy, got shape \(3,\)"):
+        box_to_center_scale([1, 2, 3])
+
+
+def test_warp_defaults_to_no_rotation_and_checks_the_scale():
+    # Without a rotation the warp is a pure scale + shift: no shear terms, in both directions.
+    m = udp_warp_matrix([400.0, 300.0], [240.0, 320.0])
+    assert m[0, 1] == 0 and m[1, 0] == 0
+    np.testing.assert_allclose(crop_to_image([[0.0, 0.0]], [400.0, 300.0], [240.0, 320.0]), [[280.0, 140.0]])
+    # Sub-pixel boxes are still boxes; zero or negative sizes are not.
+    assert np.isfinite(udp_warp_matrix([5.0, 5.0], [0.5, 0.5])).all()
+    for scale in ([0.0, 1.0], [1.0, 0.0], [-1.0, 1.0]):
+        with pytest.raises(ValueError, match=r"box scale must be positive, got \("):
+            udp_warp_matrix([5.0, 5.0], scale)
+
+
+def test_crop_turned_half_a_turn_is_the_crop_upside_down():
+    # The UDP warp maps the box centre to the crop centre, so 180 degrees about it reverses both crop axes.
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    center, scale = np.array([80.0, 60.0]), np.array([60.0, 80.0])
+    upright = crop_person(image, center, scale, output_size=(48, 64))
+    turned = crop_person(image, center, scale, output_size=(48, 64), rotation_deg=180.0)
+    assert np.abs(turned.astype(int) - upright[::-1, ::-1].astype(int)).max() <= 1
+    assert np.abs(upright.astype(int) - upright[::-1, ::-1].astype(int)).max() > 50  # the check can fail
