@@ -13,7 +13,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
-from sapiens_core.annotation import SOURCE_HUMAN
+from sapiens_core.annotation.display import linkable_points, shown_links, shown_points
 from sapiens_core.schema import KeypointSchema
 
 
@@ -55,8 +55,7 @@ class SkeletonItem(QGraphicsItem):
         self.prepareGeometryChange()
         self.keypoints = np.asarray(keypoints, np.float32)  # (K, 3) x, y, score
         self.visibility = np.asarray(visibility, np.uint8)
-        # A point a person placed or checked is shown whatever its score (the overlay renderer's rule too).
-        self.human = np.zeros(len(self.visibility), bool) if source is None else np.asarray(source) == SOURCE_HUMAN
+        self.source = None if source is None else np.asarray(source, np.uint8)  # None: all model-made
         self._update_shown()
 
     def set_style(self, threshold: float, group_mask: np.ndarray) -> None:
@@ -66,8 +65,10 @@ class SkeletonItem(QGraphicsItem):
         self.update()
 
     def _update_shown(self) -> None:
-        confident = (self.keypoints[:, 2] >= self.threshold) | self.human
-        self.shown = (self.visibility > 0) & confident & self.group_mask
+        # The overlay renderer's rule (sapiens_core.annotation.display), then the layers panel's groups.
+        args = self.keypoints, self.visibility, self.source, self.threshold
+        self.shown = shown_points(*args) & self.group_mask
+        self._links_shown = shown_links(self.schema.skeleton, linkable_points(*args) & self.group_mask)
         self._batches = None
         pts = self.keypoints[self.shown, :2]
         pad = self.radius * 2
@@ -84,8 +85,8 @@ class SkeletonItem(QGraphicsItem):
     def _build_batches(self) -> tuple[list, list]:
         kp, shown = self.keypoints, self.shown
         links: dict[int, list[QLineF]] = {}
-        for (a, b), c in zip(self.schema.skeleton, self._link_color):
-            if shown[a] and shown[b]:
+        for (a, b), c, drawn in zip(self.schema.skeleton, self._link_color, self._links_shown):
+            if drawn:
                 links.setdefault(int(c), []).append(QLineF(kp[a, 0], kp[a, 1], kp[b, 0], kp[b, 1]))
         # Dots stay one drawEllipse each: the raster engine fills a lone antialiased ellipse fast, while one path
         # of many ellipses is rasterised over the whole area it spans (measured: 3.5x slower for 3080 dots).

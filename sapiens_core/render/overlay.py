@@ -9,7 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..annotation import SOURCE_HUMAN, Annotation, Person
+from ..annotation import Annotation, Person
+from ..annotation.display import shown_keypoints, shown_person_links
 from ..schema import ClassSchema, KeypointSchema, keypoint_schema_for_count
 from ..schema import class_schema as find_class_schema
 from ..schema import keypoint_schema as find_keypoint_schema
@@ -42,9 +43,10 @@ def render_overlay(
     """A new (H, W, 3) uint8 RGB image: ``image_rgb`` with the annotation drawn on it.
 
     The part map is blended as ``image * (1 - seg_opacity) + colour * seg_opacity`` (background included, as
-    in the demos). A model-made keypoint is drawn when its score is at least ``kpt_threshold``; a link when
-    both ends score above it. Points a human labeled are drawn whatever their score. ``image_rgb`` may be a
-    resized copy of the annotated image (a preview): coordinates and the part map are scaled to it.
+    in the demos). Which keypoints and links are drawn is ``sapiens_core.annotation.display``'s rule, the
+    canvas's too: a model-made point scoring at least ``kpt_threshold``, a link when both ends score above it,
+    human-made points whatever their score. ``image_rgb`` may be a resized copy of the annotated image (a
+    preview): coordinates and the part map are scaled to it.
     """
     image = np.asarray(image_rgb)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -111,14 +113,6 @@ def _keypoint_schema_of(annotation: Annotation) -> KeypointSchema | None:
 # -------------------------------------------------------------------------------------------------- persons
 
 
-def _shown(person: Person, threshold: float, strict: bool) -> np.ndarray:
-    """(K,) bool: labeled, finite, and confident enough (> for links, >= for points, as in the demos)."""
-    scores = person.keypoints[:, 2]
-    confident = scores > threshold if strict else scores >= threshold
-    confident |= person.source == SOURCE_HUMAN
-    return (person.visibility > 0) & confident & np.isfinite(person.keypoints[:, :2]).all(axis=1)
-
-
 def _fixed_point(person: Person, scale: np.ndarray) -> np.ndarray:
     xy = np.nan_to_num(person.keypoints[:, :2].astype(np.float64) * scale)
     xy = np.clip(xy, -_COORD_LIMIT, _COORD_LIMIT)
@@ -135,10 +129,10 @@ def _draw_links(
 ) -> None:
     if schema is None or person.num_keypoints != len(schema) or thickness <= 0:
         return
-    shown = _shown(person, threshold, strict=True)
     points = _fixed_point(person, scale)
-    for (a, b), color in zip(schema.skeleton.tolist(), schema.skeleton_colors.tolist()):
-        if shown[a] and shown[b]:
+    shown = shown_person_links(person, threshold, schema.skeleton).tolist()
+    for (a, b), color, drawn in zip(schema.skeleton.tolist(), schema.skeleton_colors.tolist(), shown):
+        if drawn:
             cv2.line(
                 canvas,
                 tuple(points[a].tolist()),
@@ -155,7 +149,7 @@ def _draw_points(
 ) -> None:
     if radius <= 0:
         return
-    shown = _shown(person, threshold, strict=False)
+    shown = shown_keypoints(person, threshold)
     points = _fixed_point(person, scale)
     has_colors = schema is not None and person.num_keypoints == len(schema)
     colors = schema.colors.tolist() if has_colors else None

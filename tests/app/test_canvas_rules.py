@@ -12,15 +12,19 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtTest import QTest
 
-from sapiens_core.annotation import Annotation, Person
+from sapiens_core.annotation import SOURCE_HUMAN, Annotation, Person
 from sapiens_core.schema import keypoint_schema
 
 W, H = 400, 300
 BACKGROUND = (40, 40, 40)
 SCHEMA = keypoint_schema("goliath_308")
 # One labeled point per display group, far apart and not linked to each other (their partners stay unlabeled).
-POINTS = {"nose": (60.0, 60.0), "left_thumb4": (200.0, 60.0), "left_big_toe": (300.0, 200.0),
-          "tip_of_chin": (100.0, 220.0)}
+POINTS = {
+    "nose": (60.0, 60.0),
+    "left_thumb4": (200.0, 60.0),
+    "left_big_toe": (300.0, 200.0),
+    "tip_of_chin": (100.0, 220.0),
+}
 GROUP_OF = {"nose": "body", "left_thumb4": "hands", "left_big_toe": "feet", "tip_of_chin": "face"}
 
 
@@ -117,3 +121,31 @@ def test_hover_picks_the_nearest_point_within_its_radius(qtbot, canvas):
     # A hidden point cannot be picked, even under the pointer.
     qtbot.mouseClick(canvas.layers.group_boxes["hands"], Qt.MouseButton.LeftButton)
     assert _hover(qtbot, canvas, x, y) == ""
+
+
+def test_canvas_follows_the_overlay_rule_for_links_and_human_points(canvas):
+    # The shared rule (sapiens_core.annotation.display): a link needs both ends strictly above the threshold,
+    # a human-made point shows whatever its score, and a human-made point with visibility 0 (deleted) is hidden.
+    k = len(SCHEMA)
+    a, b = SCHEMA.index("left_shoulder"), SCHEMA.index("right_shoulder")
+    h1, h2 = SCHEMA.index("nose"), SCHEMA.index("left_big_toe")
+    above = float(np.nextafter(np.float32(0.25), np.float32(1)))
+
+    def document(score: float) -> Annotation:
+        kp = np.zeros((k, 3), np.float32)
+        vis = np.zeros(k, np.uint8)
+        source = np.zeros(k, np.uint8)
+        placed = {a: (100, 150, score), b: (300, 150, score), h1: (60, 60, 0.0), h2: (300, 250, 0.9)}
+        for i, point in placed.items():
+            kp[i], vis[i] = point, 2
+        source[[h1, h2]] = SOURCE_HUMAN
+        vis[h2] = 0
+        return Annotation("mem.png", (W, H), keypoint_schema="goliath_308", persons=[Person(0, kp, vis, source)])
+
+    canvas.layers.threshold.setValue(25)
+    canvas.set_annotation(document(0.25))
+    assert _painted(canvas, 100, 150) and _painted(canvas, 300, 150)  # dots at exactly the threshold
+    assert not _painted(canvas, 200, 150)  # but no link between them
+    assert _painted(canvas, 60, 60) and not _painted(canvas, 300, 250)
+    canvas.set_annotation(document(above))
+    assert _painted(canvas, 200, 150)
