@@ -16,8 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 
 from sapiens_core.io.atomic import atomic_write_bytes
-
-from .inference import annotation_path
+from sapiens_core.project import annotation_path
 
 log = logging.getLogger(__name__)
 

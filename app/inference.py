@@ -18,17 +18,12 @@ from sapiens_core.annotation import Annotation
 from sapiens_core.errors import SapiensError
 from sapiens_core.io.images import read_image
 from sapiens_core.pipeline import Frame, Pipeline
+from sapiens_core.project import annotation_path
 
 from .model_choice import describe_pipeline
 from .workers import JobRunner, Report
 
 log = logging.getLogger(__name__)
-RESULTS_FOLDER = "sapiens_studio"
-
-
-def annotation_path(image_path: str | Path) -> Path:
-    image_path = Path(image_path)
-    return image_path.parent / RESULTS_FOLDER / f"{image_path.stem}.json"
 
 
 def load_existing(image_path: str | Path) -> Annotation | None:

@@ -21,6 +21,7 @@ from sapiens_core.annotation import Annotation
 from sapiens_core.errors import SapiensError
 from sapiens_core.io.images import IMAGE_SUFFIXES, find_images, read_image
 from sapiens_core.pipeline import QUICK_MODEL_ID
+from sapiens_core.project import RESULTS_FOLDER, annotation_path
 from sapiens_core.quick import install_hint, quick_available
 from sapiens_core.schema import class_schema
 
@@ -34,7 +35,7 @@ from .editing.model_output import ModelOutput
 from .editing.paint_editor import PaintEditor
 from .editing.pose_in_box import PoseInBox
 from .editing.workflow import Workflow
-from .inference import RESULTS_FOLDER, InferenceController, annotation_path, load_existing
+from .inference import InferenceController, load_existing
 from .model_choice import choose_models, describe_models
 from .models_dialog import ModelManagerDialog
 from .panels.file_list import FileListPanel

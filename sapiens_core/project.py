@@ -18,7 +18,18 @@ from pathlib import Path
 from .annotation import FORMAT, SOURCE_HUMAN, Annotation
 from .errors import SapiensError
 
-__all__ = ["Project", "ProjectEntry", "ReviewState", "MissingImageError", "review_state"]
+__all__ = [
+    "Project",
+    "ProjectEntry",
+    "ReviewState",
+    "MissingImageError",
+    "review_state",
+    "RESULTS_FOLDER",
+    "annotation_path",
+]
+
+# The app keeps each image's document in this folder beside the image (a project folder per image folder).
+RESULTS_FOLDER = "sapiens_studio"
 
 # Every document we write starts with this field (Annotation.save orders it first); reading the head of a
 # JSON file is enough to tell a document from coco.json or a labelme file without parsing megabytes.
@@ -37,6 +48,12 @@ class ReviewState(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+def annotation_path(image_path: str | os.PathLike) -> Path:
+    """Where the app keeps the document of ``image_path``: ``<image folder>/sapiens_studio/<stem>.json``."""
+    image_path = Path(image_path)
+    return image_path.parent / RESULTS_FOLDER / f"{image_path.stem}.json"
 
 
 def review_state(doc: Annotation) -> ReviewState:

@@ -15,8 +15,8 @@ from PySide6.QtCore import QObject, Signal
 from sapiens_core.annotation import Annotation
 from sapiens_core.annotation.relabel import relabel
 from sapiens_core.errors import SapiensError
+from sapiens_core.project import annotation_path
 
-from ..inference import annotation_path
 from .document_model import DocumentModel
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from sapiens_core.annotation import Annotation
 from sapiens_core.annotation.edits import Change
+from sapiens_core.project import annotation_path
 from sapiens_core.schema import class_schema
 
 from ..actions import ActionRegistry
 from ..canvas.tools.paint_controller import PaintController
-from ..inference import annotation_path
 from ..panels.classes import ClassPickerPanel
 from .document_model import DocumentModel, OpenDocument
 

@@ -16,11 +16,11 @@ from PySide6.QtWidgets import QMessageBox
 from sapiens_core.annotation import Annotation
 from sapiens_core.annotation.edits import ApplyLabels
 from sapiens_core.errors import SapiensError
+from sapiens_core.project import annotation_path
 from sapiens_core.recovery import RecoveryEntry
 
 from ..actions import ActionRegistry, ActionSpec
 from ..export_dialog import ExportDialog
-from ..inference import annotation_path
 from ..panels.review import ReviewPanel
 from .autosave import Autosave
 from .file_states import FileStates

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.editing import DocumentModel
 from app.editing.autosave import Autosave
-from app.inference import annotation_path
 from sapiens_core.annotation import SOURCE_HUMAN, Annotation
 from sapiens_core.annotation.edits import move_keypoints
+from sapiens_core.project import annotation_path
 from sapiens_core.recovery import RecoveryStore
 from tests.app.workflow_fixtures import GOLIATH, make_document, make_project, write_image
 

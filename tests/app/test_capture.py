@@ -12,9 +12,9 @@ import pytest
 
 from app import capture_worker
 from app.capture import CapturePanel
-from app.inference import annotation_path
 from app.qimage import qimage_to_rgb
 from sapiens_core.annotation import Annotation
+from sapiens_core.project import annotation_path
 
 W, H = 320, 240
 
@@ -62,6 +62,7 @@ def panel(qtbot):
 def test_live_video_pause_step_snapshot(qtbot, panel, tmp_path, tiny_checkpoints, monkeypatch):
     # Which thread runs the models: recorded around the real Pipeline.run, which still does all the work.
     import threading
+
     from sapiens_core.pipeline import Pipeline
     run_threads: list[str] = []
     real_run = Pipeline.run

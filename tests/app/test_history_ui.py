@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from app.inference import annotation_path
 from sapiens_core.annotation import SOURCE_MODEL, Annotation, Person
 from sapiens_core.annotation.edits import move_keypoints
+from sapiens_core.project import annotation_path
 
 K = 308
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from app.inference import annotation_path
 from sapiens_core.annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation, Person
+from sapiens_core.project import annotation_path
 from sapiens_core.schema import keypoint_schema
 
 SCHEMA = keypoint_schema("goliath_308")

@@ -17,9 +17,9 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionButton, QStyleOptionViewItem, QToolBar
 
-from app.inference import annotation_path
 from app.qimage import qimage_to_rgb
 from sapiens_core.annotation import Annotation
+from sapiens_core.project import annotation_path
 from sapiens_core.schema import class_schema, keypoint_schema
 
 RUN_TIMEOUT = 60_000  # ms; loading the tiny models and one image take a few seconds on a CPU

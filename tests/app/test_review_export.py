@@ -9,11 +9,10 @@ import threading
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.inference import annotation_path
 from sapiens_core.annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation
 from sapiens_core.annotation.edits import move_keypoints
 from sapiens_core.errors import AnnotationFormatError
-from sapiens_core.project import Project
+from sapiens_core.project import Project, annotation_path
 from tests.app.workflow_fixtures import GOLIATH, make_project
 
 PINKY = GOLIATH.index("left_pinky_finger4")

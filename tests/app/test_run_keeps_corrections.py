@@ -8,9 +8,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolBar
 
-from app.inference import annotation_path
 from sapiens_core.annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation
 from sapiens_core.annotation.edits import move_keypoints
+from sapiens_core.project import annotation_path
 
 RUN_TIMEOUT = 60_000
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.inference import annotation_path
 from sapiens_core.annotation import SOURCE_HUMAN, Annotation
+from sapiens_core.project import annotation_path
 from sapiens_core.recovery import RecoveryStore
 from tests.app.workflow_fixtures import CLASSES, GOLIATH, make_project
 

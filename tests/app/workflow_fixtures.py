@@ -7,8 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.inference import annotation_path
 from sapiens_core.annotation import SOURCE_MODEL, Annotation, Person
+from sapiens_core.project import annotation_path
 from sapiens_core.schema import class_schema, keypoint_schema
 
 GOLIATH = keypoint_schema("goliath_308")

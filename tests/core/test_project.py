@@ -13,7 +13,7 @@ from PIL import Image
 
 from sapiens_core.annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation, Person, merge_keep_human
 from sapiens_core.errors import SapiensError
-from sapiens_core.project import MissingImageError, Project, ReviewState, review_state
+from sapiens_core.project import MissingImageError, Project, ReviewState, annotation_path, review_state
 
 K = 308
 
@@ -169,3 +169,8 @@ def test_merge_of_another_keypoint_set_is_refused(tmp_path):
     new = Annotation(str(tmp_path / "x.png"), (40, 30), "coco_17", persons=[coco])
     with pytest.raises(ValueError, match="cannot merge labels of coco_17"):
         merge_keep_human(old, new)
+
+
+def test_the_apps_document_of_an_image_lives_in_the_results_folder_beside_it(tmp_path):
+    assert annotation_path(tmp_path / "shots" / "a.b.png") == tmp_path / "shots" / "sapiens_studio" / "a.b.json"
+    assert annotation_path("x.jpg") == Path("sapiens_studio") / "x.json"

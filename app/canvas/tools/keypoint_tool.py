@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 
 from sapiens_core.annotation import SOURCE_MODEL, Annotation, Person
 from sapiens_core.annotation.edits import AddPerson, Macro, SetBox, move_keypoints
+from sapiens_core.project import annotation_path
 from sapiens_core.schema import keypoint_schema
 
 from ...editing.document_model import DocumentModel
@@ -138,8 +139,6 @@ class KeypointTool(QObject):
             rect = self.scene.sceneRect()  # the image on screen
             if self.documents.current_image is None or rect.isEmpty():
                 return None
-            from ...inference import annotation_path
-
             path = self.documents.current_image
             size = (round(rect.width()), round(rect.height()))
             first = Annotation(path, size, keypoint_schema=DEFAULT_SCHEMA)
