@@ -147,8 +147,11 @@ def test_loader_summary(raw, schema):
 
 def test_resample_polyline_ends_and_limits():
     np.testing.assert_allclose(resample_polyline(np.array([[0, 0], [3, 4], [3, 10]]), 2), [[0, 0], [3, 10]])
+    # A repeated first node, and a contour shorter than a pixel, are still resampled along their length.
+    np.testing.assert_allclose(resample_polyline(np.array([[0, 0], [0, 0], [4, 0]], float), 3), [[0, 0], [2, 0], [4, 0]])
+    np.testing.assert_allclose(resample_polyline(np.array([[0, 0], [0.8, 0]]), 3), [[0, 0], [0.4, 0], [0.8, 0]])
     for nodes, count in (([[0, 0]], 3), ([[0, 0], [1, 1]], 1)):
-        with pytest.raises(ValueError, match="need at least 2 nodes and 2 samples"):
+        with pytest.raises(ValueError, match="^need at least 2 nodes and 2 samples$"):
             resample_polyline(np.array(nodes, float), count)
 
 
@@ -188,6 +191,10 @@ def test_apply_with_synthetic_landmarks(raw, schema):
     assert {schema.names[j] for j in np.flatnonzero(lab)} == _mapped_names(raw, schema)  # all sets given, all inside
     assert np.all(sc[~lab] == 0) and np.all(kp[~lab] == 0)
 
+    # only a hand found: its points still come through (a missing set is skipped, not the end of the list)
+    kp, _, lab = m.apply({"left_hand": lms["left_hand"]}, None, image_size=(100, 100))
+    assert lab[i("left_thumb4")] and not lab[i("left_shoulder")]
+    np.testing.assert_allclose(kp[i("left_thumb4")], lms["left_hand"][4], rtol=1e-6)
     # hands missing: wrists fall back to the pose; fingers are unlabeled
     del lms["left_hand"], lms["right_hand"]
     kp, sc, lab = m.apply(lms, {"pose": vis}, image_size=(100, 100))
@@ -305,6 +312,11 @@ def test_polyline_targets_include_index_zero_and_skip_nulls(tmp_path, raw, schem
     kp, _, lab = m.apply({"pose": pose}, {"pose": np.ones(33)})
     assert not lab[0] and set(np.flatnonzero(lab)) == {i("right_shoulder"), i("right_hip")} | mirrored
     np.testing.assert_allclose(kp[[i("left_shoulder"), i("left_hip")]], [[50, 0], [50, 8]])
+    for rule in table["rules"][:2]:  # a contour name is optional
+        rule.pop("contour")
+    rule["mirror"].pop("contour")
+    path.write_text(json.dumps(table))
+    assert [r.contour for r in load_mapping(path).polylines] == ["", "", ""]
 
 
 _NECK = {"kind": "point", "target": "neck", "from": [["pose", [[11, 0.5], [12, 0.5]]]]}
@@ -343,7 +355,12 @@ _NECK = {"kind": "point", "target": "neck", "from": [["pose", [[11, 0.5], [12, 0
     (lambda t: t["rules"].insert(1, {"kind": "point", "target": "neck", "from": [["pose", 0]]}),
      "rule 1 (point): 'neck' is already produced by rule 0 (point)"),
     (lambda t: t["rules"].append({"kind": "polyline", "set": "face", "nodes": [1, 500], "targets": ["nose", "neck"]}),
-     "index 500 outside face 0..477"),
+     "rule 2 (polyline): index 500 outside face 0..477"),
+    (lambda t: t["rules"].append({"kind": "polyline", "set": "face", "nodes": [1, 2], "targets": ["neck", None]}),
+     "rule 2 (polyline): 'neck' is already produced by rule 0 (point)"),
+    (lambda t: t["rules"].insert(1, {"kind": "unlabeled", "reason": "x", "targets": ["neck"]}),
+     "rule 1 (unlabeled): 'neck' is already produced by rule 0 (point)"),
+    (lambda t: t["rules"][-1].pop("reason"), "say why these points stay unlabeled"),
     (lambda t: t["rules"].append({"kind": "polyline", "set": "face", "nodes": [1, 2], "targets": ["snout", None],
                                   "mirror": {"nodes": [3, 4]}}), "goliath_308 has no keypoint 'snout'"),
     (lambda t: t["rules"].pop(), "307 goliath_308 points are in no rule (list them as 'unlabeled'), "
