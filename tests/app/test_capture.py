@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app import capture_worker
 from app.capture import CapturePanel
+from app.capture import worker as capture_worker
 from app.qimage import qimage_to_rgb
 from sapiens_core.annotation import Annotation
 from sapiens_core.project import annotation_path
@@ -300,7 +300,7 @@ def test_snapshot_is_named_after_the_frame_on_screen_after_a_failed_open(qtbot, 
 
 
 def test_shutdown_reports_a_snapshot_still_being_written(qtbot, panel, tmp_path, monkeypatch):
-    from app import capture_snapshot
+    from app.capture import snapshot as capture_snapshot
 
     write = capture_snapshot.write_snapshot
     monkeypatch.setattr(capture_snapshot, "write_snapshot", lambda *a: (time.sleep(1.0), write(*a))[1])

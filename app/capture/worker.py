@@ -35,9 +35,9 @@ from PySide6.QtCore import QObject, Signal
 
 from sapiens_core.pipeline import Frame
 
-from .capture_models import PipelineHolder, describe_ready
-from .capture_sources import CaptureError, SourceInfo, open_capture, read_rgb, source_label
 from .latest_slot import LatestSlot
+from .models import PipelineHolder, describe_ready
+from .sources import CaptureError, SourceInfo, open_capture, read_rgb, source_label
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The capture panel: a camera or a video file, annotated live by the chosen models, with snapshots.
 
 The panel only drives and displays; reading and inference run in a ``CaptureSession`` (see
-``capture_worker``), so the GUI thread never waits on a camera, a decoder or a model. It shows the newest
+``worker``), so the GUI thread never waits on a camera, a decoder or a model. It shows the newest
 result only, and what is on screen is what a snapshot saves: when paused, results read before the pause are
 ignored, so the display stays frozen on the frame the user saw.
 """
@@ -19,12 +19,12 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from .canvas import CanvasScene, CanvasView, LayerStyle
-from .capture_playback import CapturePlayback
-from .capture_snapshot import SnapshotWriter, default_snapshot_folder, snapshot_stem
-from .capture_source_picker import SourcePicker
-from .capture_sources import SourceInfo, source_label
-from .capture_worker import CaptureResult, CaptureSession
+from ..canvas import CanvasScene, CanvasView, LayerStyle
+from .playback import CapturePlayback
+from .snapshot import SnapshotWriter, default_snapshot_folder, snapshot_stem
+from .source_picker import SourcePicker
+from .sources import SourceInfo, source_label
+from .worker import CaptureResult, CaptureSession
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
-from .capture_sources import probe_cameras
+from .sources import probe_cameras
 
 log = logging.getLogger(__name__)
 

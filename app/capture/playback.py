@@ -14,8 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from .capture_models import ModelChoice, PipelineHolder
-from .capture_worker import CaptureResult, CaptureSession
+from .models import ModelChoice, PipelineHolder
+from .worker import CaptureResult, CaptureSession
 
 
 class CapturePlayback(QObject):
@@ -29,7 +29,7 @@ class CapturePlayback(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.realtime = True  # for sessions opened from now on (see ``capture_worker``)
+        self.realtime = True  # for sessions opened from now on (see ``worker``)
         self.models = ModelChoice()
         self.holder = PipelineHolder()
         self.session: CaptureSession | None = None
