@@ -83,3 +83,26 @@ def test_flip_test_on_a_mirrored_image_end_to_end():
     a = image_to_crop(p, center, scale)
     b = image_to_crop([400 - 1 - p[0], p[1]], mirror_center, scale)
     np.testing.assert_allclose(b, [767 - a[0], a[1]], atol=1e-9)
+
+
+def test_decode_pose_for_two_crops_of_another_heatmap_size():
+    # Heatmaps of 48x64 (not the default 192x256) for two crops with their own boxes; the expected image point
+    # is computed by hand: crop pixel = hm * (input - 1) / (hm - 1) inverted through the UDP warp, i.e.
+    # image = hm / (hm_size - 1) * scale + center - scale / 2.
+    hm_w, hm_h = 48, 64
+    points = np.array([[[10.25, 20.5]], [[30.0, 40.75]]])
+    heatmaps = np.stack([udp_gaussian_heatmaps(p, size=(hm_w, hm_h), sigma=2.0) for p in points])
+    centers = np.array([[100.0, 200.0], [400.0, 300.0]])
+    scales = np.array([[75.0, 100.0], [150.0, 200.0]])
+    keypoints, scores = decode_pose(heatmaps, centers, scales)
+    assert keypoints.shape == (2, 1, 2) and keypoints.dtype == np.float32 and scores.dtype == np.float32
+    expected = points / [hm_w - 1, hm_h - 1] * scales[:, None] + centers[:, None] - scales[:, None] / 2
+    np.testing.assert_allclose(keypoints, expected, atol=1e-3)
+    # The same from torch tensors.
+    from_torch, _ = decode_pose(torch.from_numpy(heatmaps), centers, scales)
+    np.testing.assert_allclose(from_torch, keypoints, atol=1e-6)
+
+
+def test_flip_back_refuses_a_table_of_the_wrong_length():
+    with pytest.raises(ValueError, match="3 heatmap channels but a flip table of 2 points"):
+        flip_back_heatmaps(np.zeros((1, 3, 4, 4), np.float32), [1, 0])
