@@ -76,7 +76,7 @@ def test_offscreen_shows_the_fallback_message_and_still_exports(qtbot, view3d, t
 
 
 def test_any_gl_problem_shows_the_reason(qtbot, view3d, monkeypatch):
-    from app import view3d_display as module
+    from app.view3d import display as module
 
     monkeypatch.setattr(module, "gl_unavailable_reason", lambda: "a driver from 1998")
     show_with_data(qtbot, view3d)
@@ -153,7 +153,7 @@ def test_a_dock_behind_another_tab_waits_until_its_tab_is_chosen(qtbot):
 
 
 def test_large_maps_build_on_the_runner_and_stale_results_are_dropped(qtbot, monkeypatch, tmp_path):
-    from app import view3d as module
+    from app.view3d import widget as module
     from app.workers import JobRunner
 
     monkeypatch.setattr(module, "SYNC_PIXELS", 10)
@@ -180,7 +180,7 @@ def test_large_maps_build_on_the_runner_and_stale_results_are_dropped(qtbot, mon
 
 
 def test_viewer_process_crash_is_contained(qtbot, view3d, monkeypatch):
-    from app import open3d_launcher as module
+    from app.view3d import open3d_launcher as module
 
     show_with_data(qtbot, view3d)
     crash = "import os, sys; assert open(sys.argv[1], 'rb').read(3) == b'ply'; os.abort()"
@@ -197,7 +197,7 @@ def test_viewer_process_crash_is_contained(qtbot, view3d, monkeypatch):
 
 
 def test_viewer_command_runs_the_core_viewer_module():
-    from app.open3d_launcher import viewer_command
+    from app.view3d.open3d_launcher import viewer_command
 
     command = viewer_command("/tmp/x.ply", 3, "t")
     assert command[:4] == [sys.executable, "-m", "sapiens_core.geometry.viewer", "/tmp/x.ply"]
@@ -207,7 +207,7 @@ def test_viewer_command_runs_the_core_viewer_module():
 def test_a_frozen_app_starts_itself_as_the_viewer(monkeypatch):
     """A PyInstaller bundle has no `-m`: it runs its own executable with --open3d-viewer, whose entry point
     hands the rest to the viewer's own argument parser."""
-    from app.open3d_launcher import viewer_command
+    from app.view3d.open3d_launcher import viewer_command
     from sapiens_core.geometry.viewer import build_parser
 
     monkeypatch.setattr(sys, "frozen", True, raising=False)
@@ -224,7 +224,7 @@ def test_the_app_entry_point_dispatches_the_viewer_flag(tmp_path):
 
 
 def test_project_points_matches_a_hand_made_projection():
-    from app.view3d_cloud import project_points
+    from app.view3d.cloud import project_points
 
     mvp = np.diag([1.0, 1.0, 1.0, 1.0])
     mvp[3] = [0, 0, 1, 0]  # w = z: a plain perspective divide
@@ -242,7 +242,7 @@ needs_xcb = pytest.mark.skipif("__import__('os').environ.get('QT_QPA_PLATFORM') 
 
 @needs_xcb
 def test_gl_view_renders_and_a_click_picks_the_point(qtbot, view3d):
-    from app.gl_points import gl_unavailable_reason
+    from app.view3d.gl_points import gl_unavailable_reason
 
     if (reason := gl_unavailable_reason()) is not None:
         pytest.skip(f"no OpenGL on this display: {reason}")
@@ -275,7 +275,7 @@ def test_gl_view_renders_and_a_click_picks_the_point(qtbot, view3d):
 def test_gl_error_while_drawing_swaps_in_the_message(qtbot, view3d, monkeypatch):
     import pyqtgraph.opengl as gl
 
-    from app.gl_points import gl_unavailable_reason
+    from app.view3d.gl_points import gl_unavailable_reason
 
     if (reason := gl_unavailable_reason()) is not None:
         pytest.skip(f"no OpenGL on this display: {reason}")
@@ -297,9 +297,9 @@ def test_gl_view_keeps_drawing_when_its_dock_floats(qtbot):
     """Floating a dock gives its GL widget a new context; pyqtgraph's items would then draw nothing."""
     from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 
-    from app.gl_points import gl_unavailable_reason
     from app.qimage import qimage_to_rgb
     from app.view3d import View3DWidget
+    from app.view3d.gl_points import gl_unavailable_reason
 
     if (reason := gl_unavailable_reason()) is not None:
         pytest.skip(f"no OpenGL on this display: {reason}")

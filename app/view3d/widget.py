@@ -5,13 +5,13 @@ Why it is built this way:
 
 * A GL failure must never take the app down. The GL widget (``gl_points``) is only made once the view is
   first really shown, and only after the GL probe succeeded; otherwise, and when GL fails later, the
-  drawing area (``view3d_display``) shows a label saying why. Export and "Open in Open3D" work either way.
+  drawing area (``display``) shows a label saying why. Export and "Open in Open3D" work either way.
 * Open3D's window cannot be embedded in Qt, so "Open in Open3D" runs it as a separate process
   (``open3d_launcher``): a crash there is reported, not shared.
 * Clouds of more than ``SYNC_PIXELS`` depth pixels are built on the JobRunner; results carry a generation
   number so a slow old build never overwrites a newer one. "auto" stride keeps at most ``MAX_POINTS``
   points, which software GL still orbits smoothly. The cloud itself, its colours and picking are plain
-  arrays (``view3d_cloud``).
+  arrays (``cloud``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QVBoxLayout, QWi
 
 from sapiens_core.geometry import build_point_cloud, write_ply
 
+from .cloud import Cloud, build_cloud, cloud_colors, display_positions, plain_colors, rgba
+from .controls import View3DControls
+from .display import CloudDisplay
 from .open3d_launcher import Open3DViewers
-from .view3d_cloud import Cloud, build_cloud, cloud_colors, display_positions, plain_colors, rgba
-from .view3d_controls import View3DControls
-from .view3d_display import CloudDisplay
 
 log = logging.getLogger(__name__)
 

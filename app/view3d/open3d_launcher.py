@@ -18,6 +18,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
+import sapiens_core
+
 VIEWER_MODULE = "sapiens_core.geometry.viewer"
 FROZEN_VIEWER_FLAG = "--open3d-viewer"
 
@@ -55,7 +57,7 @@ class Open3DViewers(QObject):
         if not getattr(sys, "frozen", False):
             env = QProcessEnvironment.systemEnvironment()
             # The child must find sapiens_core even when the app runs from a source checkout not installed.
-            root = str(Path(__file__).resolve().parents[1])
+            root = str(Path(sapiens_core.__file__).resolve().parents[1])
             env.insert("PYTHONPATH", os.pathsep.join(p for p in (root, env.value("PYTHONPATH")) if p))
             process.setProcessEnvironment(env)
         process.setStandardOutputFile(QProcess.nullDevice())  # Open3D chats on stdout; stderr carries errors

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QP
 
 from sapiens_core.geometry import DEFAULT_RELIEF
 
-from .view3d_cloud import MAX_POINTS
+from .cloud import MAX_POINTS
 
 
 class View3DControls(QWidget):

@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QOffscreenSurface, QOpenGLContext
 
-from .view3d_cloud import project_points
+from .cloud import project_points
 
 log = logging.getLogger(__name__)
 

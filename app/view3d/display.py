@@ -9,8 +9,8 @@ import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget
 
+from .cloud import PICK_RADIUS_PX, pick_index
 from .gl_points import gl_unavailable_reason, gl_view_class
-from .view3d_cloud import PICK_RADIUS_PX, pick_index
 
 log = logging.getLogger(__name__)
 
