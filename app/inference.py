@@ -20,7 +20,7 @@ from sapiens_core.io.images import read_image
 from sapiens_core.pipeline import Frame, Pipeline
 from sapiens_core.project import annotation_path
 
-from .model_choice import describe_pipeline
+from .models.choice import describe_pipeline
 from .workers import JobRunner, Report
 
 log = logging.getLogger(__name__)

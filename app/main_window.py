@@ -36,8 +36,8 @@ from .editing.paint_editor import PaintEditor
 from .editing.pose_in_box import PoseInBox
 from .editing.workflow import Workflow
 from .inference import InferenceController, load_existing
-from .model_choice import choose_models, describe_models
-from .models_dialog import ModelManagerDialog
+from .models.choice import choose_models, describe_models
+from .models.dialog import ModelManagerDialog
 from .panels.file_list import FileListPanel
 from .panels.history import HistoryPanel
 from .panels.layers import LayersPanel

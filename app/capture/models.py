@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from ..model_choice import describe_pipeline
+from ..models.choice import describe_pipeline
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog
 
-from app.models_dialog import ModelManagerDialog
+from app.models.dialog import ModelManagerDialog
 from app.settings import Settings
 from app.workers import JobRunner
 from sapiens_core import hub

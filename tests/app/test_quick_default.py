@@ -8,11 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QMessageBox
 
-from app.model_choice import QUICK_LABEL, choose_models, describe_models, quick_note
+from app.models.choice import QUICK_LABEL, choose_models, describe_models, quick_note
 from app.settings import Settings
 from sapiens_core.pipeline import QUICK_MODEL_ID
 from sapiens_core.quick import load_mapping, quick_available

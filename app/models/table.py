@@ -22,7 +22,7 @@ from sapiens_core.cards import CARDS, ModelCard, card_for_filename
 from sapiens_core.errors import CheckpointError
 from sapiens_core.models_dir import CHECKPOINT_SUFFIXES, InstalledModel, discover
 
-from .settings import TASKS
+from ..settings import TASKS
 
 IMPORTED_FOLDER = "imported"
 _COPY_CHUNK = 1 << 22

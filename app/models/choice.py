@@ -19,7 +19,7 @@ from pathlib import Path
 from sapiens_core.pipeline import QUICK_MODEL_ID, Pipeline
 from sapiens_core.quick.pose import QuickPose
 
-from .settings import TASKS, Settings
+from ..settings import TASKS, Settings
 
 QUICK_LABEL = "quick model (MediaPipe Holistic, CPU)"
 

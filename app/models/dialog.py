@@ -39,8 +39,10 @@ from sapiens_core.errors import CheckpointError
 from sapiens_core.models_dir import CHECKPOINT_SUFFIXES, default_models_dir
 from sapiens_core.quick import install_hint, quick_available
 
-from .model_choice import quick_note
-from .models_table import (
+from ..settings import TASKS, Settings
+from ..workers import Job, JobCancelled, JobRunner
+from .choice import quick_note
+from .table import (
     CardTableModel,
     Imported,
     Inventory,
@@ -48,8 +50,6 @@ from .models_table import (
     remove_partial_download,
     task_from_name,
 )
-from .settings import TASKS, Settings
-from .workers import Job, JobCancelled, JobRunner
 
 DEVICES = ("auto", "cpu", "cuda")
 DownloadFn = Callable[..., Path]  # like hub.download(card, models_dir, progress=callback) -> installed path
