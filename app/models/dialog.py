@@ -36,20 +36,21 @@ from PySide6.QtWidgets import (
 from sapiens_core import hub
 from sapiens_core.cards import ModelCard, card_for_filename
 from sapiens_core.errors import CheckpointError
-from sapiens_core.models_dir import CHECKPOINT_SUFFIXES, default_models_dir
+from sapiens_core.models_dir import (
+    CHECKPOINT_SUFFIXES,
+    Imported,
+    Inventory,
+    default_models_dir,
+    import_checkpoint,
+    remove_partial_download,
+    task_from_name,
+)
 from sapiens_core.quick import install_hint, quick_available
 
 from ..settings import TASKS, Settings
 from ..workers import Job, JobCancelled, JobRunner
 from .choice import quick_note
-from .table import (
-    CardTableModel,
-    Imported,
-    Inventory,
-    import_checkpoint,
-    remove_partial_download,
-    task_from_name,
-)
+from .table import CardTableModel
 
 DEVICES = ("auto", "cpu", "cuda")
 DownloadFn = Callable[..., Path]  # like hub.download(card, models_dir, progress=callback) -> installed path

@@ -1,60 +1,14 @@
-"""The model manager's data: the official cards as a table model, installed files by task, and importing a file.
-
-Official files are recognised by name (their card says the task). Files of our own (imported, finetuned,
-converted) carry no card, so their task comes from where they were imported to (``<models>/imported/<task>/``)
-or, failing that, from a task word in the file name; files whose task stays unknown are offered for every task
-rather than hidden.
-"""
+"""The model manager's table of official cards with their install state (the inventory itself is
+``sapiens_core.models_dir.Inventory``)."""
 
 from __future__ import annotations
 
-import contextlib
-import filecmp
-import os
-import re
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from sapiens_core.cards import CARDS, ModelCard, card_for_filename
-from sapiens_core.errors import CheckpointError
-from sapiens_core.models_dir import CHECKPOINT_SUFFIXES, InstalledModel, discover
-
-from ..settings import TASKS
-
-IMPORTED_FOLDER = "imported"
-_COPY_CHUNK = 1 << 22
-# Words that name a task in a file name; "normals" and "segmentation" occur in community exports.
-_TASK_WORDS = {
-    "pose": "pose",
-    "keypoints": "pose",
-    "seg": "seg",
-    "segmentation": "seg",
-    "depth": "depth",
-    "normal": "normal",
-    "normals": "normal",
-}
-
-
-def task_from_name(filename: str) -> str | None:
-    """The one task a file name mentions, or None when it mentions none or several."""
-    words = {_TASK_WORDS[w] for w in re.split(r"[^a-z0-9]+", filename.lower()) if w in _TASK_WORDS}
-    return words.pop() if len(words) == 1 else None
-
-
-def task_of(model: InstalledModel, models_dir: Path) -> str | None:
-    if model.card is not None:
-        return model.card.task
-    try:
-        folders = model.path.parent.relative_to(models_dir).parts
-    except ValueError:
-        folders = ()
-    for folder in reversed(folders):  # the innermost task folder wins
-        if folder in TASKS:
-            return folder
-    return task_from_name(model.path.name)
+from sapiens_core.cards import CARDS, ModelCard
+from sapiens_core.models_dir import Inventory
 
 
 def human_bytes(count: float) -> str:
@@ -63,43 +17,6 @@ def human_bytes(count: float) -> str:
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1000
     return f"{count:.1f} GB"
-
-
-@dataclass
-class Inventory:
-    """One scan of the models folder."""
-
-    models_dir: Path
-    models: list[InstalledModel]
-
-    @classmethod
-    def scan(cls, models_dir: Path) -> Inventory:
-        # A directory walk and name matching only; nothing is opened, so this is cheap enough for the GUI thread.
-        return cls(Path(models_dir), discover(models_dir))
-
-    def label(self, model: InstalledModel) -> str:
-        """The card id for an official file in its usual place, else the path inside the models folder."""
-        try:
-            relative = model.path.relative_to(self.models_dir).as_posix()
-        except ValueError:
-            relative = model.path.name
-        if model.card is None:
-            return relative
-        return model.card.id if model.path.parent.name == model.card.id else f"{model.card.id} ({relative})"
-
-    def path_for(self, card: ModelCard) -> Path | None:
-        return next((m.path for m in self.models if m.card == card), None)
-
-    def for_task(self, task: str) -> list[tuple[InstalledModel, bool]]:
-        """(model, task_known) pairs a user may pick for ``task``: its own files first, then those of unknown task."""
-        own, unknown = [], []
-        for model in self.models:
-            found = task_of(model, self.models_dir)
-            if found == task:
-                own.append((model, True))
-            elif found is None:
-                unknown.append((model, False))
-        return own + unknown
 
 
 class CardTableModel(QAbstractTableModel):
@@ -180,60 +97,3 @@ class CardTableModel(QAbstractTableModel):
         if path is None:
             return "—"
         return "in use" if str(path) in self._in_use else "yes"
-
-
-@dataclass(frozen=True)
-class Imported:
-    path: Path
-    format: str
-    task: str | None
-    copied: bool  # False: the same file was already installed
-
-
-def remove_partial_download(target_dir: Path) -> None:
-    """Drop a cancelled download's staging folder, and the card's folder if nothing else is in it."""
-    shutil.rmtree(target_dir / ".incoming", ignore_errors=True)
-    with contextlib.suppress(OSError):
-        target_dir.rmdir()  # only succeeds when empty: an earlier complete download is never touched
-
-
-def import_checkpoint(source: Path, models_dir: Path, task: str | None, report) -> Imported:
-    """Check ``source`` is a model file, then copy it into the models folder; a foreign file is never copied."""
-    from sapiens_core.backends import detect_format  # imports torch: keep it off the GUI thread and out of startup
-
-    report(0, 0, f"Checking {source.name}")
-    fmt = detect_format(source)  # CheckpointError with a one-line reason for a foreign, empty or truncated file
-    if source.suffix.lower() not in CHECKPOINT_SUFFIXES:
-        raise CheckpointError(
-            f"{source.name} is a {fmt} model, but only files ending in "
-            f"{', '.join(CHECKPOINT_SUFFIXES)} are found in the models folder; rename it first"
-        )
-    models_dir = Path(models_dir)
-    if models_dir.resolve() in source.resolve().parents:
-        return Imported(source, fmt, task, copied=False)
-    card = card_for_filename(source.name)
-    # An official name keeps it (the card is recognised by it) under the card's folder, as a download would.
-    base = models_dir / card.id if card else models_dir / IMPORTED_FOLDER / (task or "unknown")
-    folder, n = base, 1
-    while (folder / source.name).exists():
-        if filecmp.cmp(folder / source.name, source, shallow=False):
-            return Imported(folder / source.name, fmt, task, copied=False)
-        n += 1
-        folder = base / str(n)  # never overwrite a different file of the same name
-    folder.mkdir(parents=True, exist_ok=True)
-    target, partial = folder / source.name, folder / f".{source.name}.part"  # dot files are not discovered
-    total = source.stat().st_size
-    try:
-        with source.open("rb") as src, partial.open("wb") as dst:
-            done = 0
-            while block := src.read(_COPY_CHUNK):
-                dst.write(block)
-                done += len(block)
-                report(done >> 10, total >> 10, f"Copying {source.name} (KiB)")
-        os.replace(partial, target)
-    except BaseException:  # cancelled or failed: leave no half file (and no new empty folder) behind
-        partial.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            folder.rmdir()
-        raise
-    return Imported(target, fmt, task, copied=True)
