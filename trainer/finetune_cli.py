@@ -35,7 +35,8 @@ HELP = {
     "resume": "continue the run in --out exactly where its last.pth left off",
     "device": "auto | cpu | cuda",
     "workers": "data loader worker processes",
-    "fsdp": "shard parameters, gradients and optimizer state (FSDP2) under torchrun",
+    "fsdp": "under torchrun: shard parameters, gradients and optimizer state (FSDP2) instead of DDP; checkpoints "
+    "go to RUN_DIR/sharded/ plus the full weights in last.pth",
 }
 _SKIP = ("extra",)
 
@@ -44,7 +45,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "finetune",
         help="finetune a Sapiens model on a coco-goliath308 export",
-        description="Finetune with the official recipe (spec §6). Under torchrun, runs DDP on every process.",
+        description="Finetune with the official recipe (spec §6). Under torchrun, runs DDP on every process "
+        "(FSDP2 with --fsdp).",
     )
     p.add_argument("--config", type=Path, metavar="RUN.json", help="options as JSON (command-line options win)")
     for f in fields(RunConfig):

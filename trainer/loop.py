@@ -25,7 +25,7 @@ from sapiens_core.io.atomic import atomic_write_text
 from sapiens_core.nn import build_model, get_arch
 from sapiens_core.schema import class_schema
 
-from . import distributed
+from . import distributed, sharded
 from .augment import AugmentConfig
 from .checkpoint import FINAL_NAME, LAST_NAME, load_trainer_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import CONFIG_NAME, RunConfig
@@ -100,6 +100,7 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, self.total_steps, warmup, schedule, (170 / 210, 200 / 210))
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.history: list[dict] = []
+        self._sharded_step: int | None = None
 
     # ---- setup
     def _build_data(self) -> None:
@@ -140,7 +141,6 @@ class Trainer:
     # ---- checkpoints
     def _meta(self) -> dict:
         meta = {
-            "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "step": self.step,
             "epoch": self.epoch,
@@ -158,17 +158,47 @@ class Trainer:
         return meta
 
     def save(self, name: str = LAST_NAME) -> Path | None:
+        if self.cfg.fsdp:
+            return self._save_sharded(name)
         if not self.dist.is_main:
             return None
-        return save_checkpoint(self.run_dir / name, unwrap(self.model).state_dict(), self._meta())
+        meta = dict(self._meta(), optimizer=self.optimizer.state_dict())
+        return save_checkpoint(self.run_dir / name, unwrap(self.model).state_dict(), meta)
+
+    def _save_sharded(self, name: str) -> Path | None:
+        """Every rank writes its shards, then rank 0 the full weights with the meta naming the shard folder."""
+        if name == LAST_NAME and self._sharded_step == self.step:
+            return None  # already saved at this step; rewriting the folder last.pth points at is not atomic
+        meta = self._meta()
+        model = unwrap(self.model)
+        if name == LAST_NAME:
+            folder = sharded.shard_folder(self.run_dir, self.step)
+            meta["optimizer_groups"] = sharded.save_shards(model, self.optimizer, folder)
+            meta["sharded"] = folder.relative_to(self.run_dir).as_posix()
+            self._sharded_step = self.step
+        state = sharded.full_model_state(model)
+        path = None
+        if self.dist.is_main:
+            path = save_checkpoint(self.run_dir / name, state, meta)
+            if name == LAST_NAME:
+                sharded.drop_older_shards(self.run_dir, folder)
+        distributed.barrier(self.dist)
+        return path
 
     def resume(self) -> None:
         path = self.run_dir / LAST_NAME
         if not path.is_file():
             raise SapiensError(f"--resume: {self.run_dir} has no {LAST_NAME} to resume from")
         state, meta = load_trainer_checkpoint(path)
-        unwrap(self.model).load_state_dict(state)
-        self.optimizer.load_state_dict(meta["optimizer"])
+        if bool(meta.get("sharded")) != self.cfg.fsdp:
+            written = "with" if meta.get("sharded") else "without"
+            raise SapiensError(f"--resume: {path} was written {written} --fsdp; resume it the same way")
+        if self.cfg.fsdp:
+            folder = self.run_dir / meta["sharded"]
+            sharded.load_shards(unwrap(self.model), self.optimizer, folder, meta["optimizer_groups"])
+        else:
+            unwrap(self.model).load_state_dict(state)
+            self.optimizer.load_state_dict(meta["optimizer"])
         self.scheduler.load_state_dict(meta["scheduler"])
         self.step, self.epoch, self.batch_in_epoch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
         self.history = list(meta.get("history", []))
@@ -182,7 +212,11 @@ class Trainer:
                 f.write(json.dumps(record) + "\n")
 
     def run_eval(self) -> dict | None:
-        if self.val_set is None or not self.cfg.eval_every or not self.dist.is_main:
+        if self.val_set is None or not self.cfg.eval_every:
+            return None
+        # A sharded model runs forward on every rank together (each block gathers its weights from all of them),
+        # so every rank evaluates the whole set and rank 0 alone writes the result.
+        if not self.dist.is_main and not self.cfg.fsdp:
             return None
         sigmas = self.schema.sigmas if self.schema is not None else None
         metrics = evaluate(
@@ -279,7 +313,9 @@ class Trainer:
         self.save()
         if not stopped:
             self.save(FINAL_NAME)
-        if self.dist.enabled:  # DDP keeps replicas in lock step; say so in the metrics where it can be checked
+        if (
+            self.dist.enabled and not self.cfg.fsdp
+        ):  # DDP keeps replicas in lock step; say so in the metrics where it can be checked
             same = distributed.ranks_hold_identical(list(unwrap(self.model).parameters()), self.dist)
             self.log({"step": self.step, "world_size": self.dist.world_size, "ranks_identical": same})
         distributed.barrier(self.dist)

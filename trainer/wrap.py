@@ -1,5 +1,6 @@
-"""Wrapping the model for training: activation checkpointing, ``torch.compile``, DDP. ``unwrap`` undoes it all
-for saving, evaluation and export, so checkpoints always carry the official key names."""
+"""Wrapping the model for training: activation checkpointing, ``torch.compile``, DDP or FSDP2. ``unwrap`` undoes
+the wrappers for saving, evaluation and export, so checkpoints always carry the official key names (FSDP2 adds
+no wrapper module: it swaps the model's class in place and its parameters become shards)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,14 @@ def wrap_model(model: nn.Module, cfg, dist) -> nn.Module:
     if cfg.activation_checkpointing:
         enable_activation_checkpointing(model)
     if cfg.fsdp:
-        raise SapiensError("--fsdp is not available yet; use DDP (torchrun without --fsdp)")
-    if dist.enabled:
+        if not dist.enabled:
+            raise SapiensError(
+                "--fsdp shards the model across processes: launch with torchrun --nproc-per-node N (N >= 2)"
+            )
+        from .sharded import shard_model
+
+        model = shard_model(model)
+    elif dist.enabled:
         ids = [dist.device.index] if dist.device.type == "cuda" else None
         model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
     if cfg.compile:
