@@ -35,6 +35,7 @@ from .editing.model_output import ModelOutput
 from .editing.paint_editor import PaintEditor
 from .editing.pose_in_box import PoseInBox
 from .editing.workflow import Workflow
+from .finetune.launcher import FinetuneLauncher
 from .inference import InferenceController, load_existing
 from .models.choice import choose_models, describe_models
 from .models.dialog import ModelManagerDialog
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
 
         # Autosave and recovery, the review panel, file-list states and Export (registers its actions below).
         self.workflow = Workflow(self)
+        self.finetune = FinetuneLauncher(self)  # Run → Finetune…: the trainer as a child process
         self.actions = ActionRegistry(self)
         self._register_actions()
         self.actions.build_menus()
@@ -181,6 +183,7 @@ class MainWindow(QMainWindow):
         add(ActionSpec("run_all", "Run on &all images", "&Run", "Ctrl+Shift+R", toolbar=True), self.run_all)
         add(ActionSpec("cancel", "&Cancel running jobs", "&Run", "Esc"), self.runner.cancel_all)
         add(ActionSpec("models", "&Models…", "&Run", "Ctrl+M", toolbar=True), self.open_models_dialog)
+        self.finetune.register(self.actions)
         add(
             ActionSpec(
                 "quick_pose",
