@@ -45,6 +45,7 @@ class RunConfig:
     activation_checkpointing: bool = False
     compile: bool = False
     fsdp: bool = False
+    tensorboard: bool = False  # also write the metrics as TensorBoard scalars (needs the tensorboard package)
     checkpoint_every: int = 0  # steps; 0: at every epoch end only
     eval_every: int = 1  # epochs; 0: never (the run before the first step too)
     stop_after: int | None = None  # steps: save and stop as an interruption would (the schedule is unaffected)

@@ -35,6 +35,7 @@ HELP = {
     "resume": "continue the run in --out exactly where its last.pth left off",
     "device": "auto | cpu | cuda",
     "workers": "data loader worker processes",
+    "tensorboard": "also write the metrics as TensorBoard scalars to RUN_DIR/tensorboard (needs tensorboard)",
     "fsdp": "under torchrun: shard parameters, gradients and optimizer state (FSDP2) instead of DDP; checkpoints "
     "go to RUN_DIR/sharded/ plus the full weights in last.pth",
 }

@@ -25,7 +25,7 @@ from sapiens_core.io.atomic import atomic_write_text
 from sapiens_core.nn import build_model, get_arch
 from sapiens_core.schema import class_schema
 
-from . import distributed, sharded
+from . import distributed, sharded, tensorboard_log
 from .augment import AugmentConfig
 from .checkpoint import FINAL_NAME, LAST_NAME, load_trainer_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import CONFIG_NAME, RunConfig
@@ -35,6 +35,7 @@ from .init import init_fresh_head, load_init
 from .losses import task_loss
 from .optim import build_optimizer, build_scheduler, default_layer_decay, default_lr
 from .schemas import load_training_schema, schema_to_dict
+from .tensorboard_log import TensorBoardLog
 from .wrap import unwrap, wrap_model
 
 METRICS_NAME = "metrics.jsonl"
@@ -83,6 +84,8 @@ class Trainer:
         if not cfg.data or not cfg.out:
             raise SapiensError("give --data TRAIN.json and --out RUN_DIR")
         self.cfg = cfg
+        if cfg.tensorboard:  # on every rank, before any setup: a missing package stops the run right away
+            tensorboard_log.summary_writer_class()
         self.dist = distributed.setup(cfg.device)
         self.run_dir = Path(cfg.out)
         self.schema = load_training_schema(cfg.keypoints) if cfg.task == "pose" else None
@@ -101,6 +104,7 @@ class Trainer:
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.history: list[dict] = []
         self._sharded_step: int | None = None
+        self.tensorboard: TensorBoardLog | None = None
 
     # ---- setup
     def _build_data(self) -> None:
@@ -210,6 +214,8 @@ class Trainer:
         if self.dist.is_main:
             with (self.run_dir / METRICS_NAME).open("a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
+            if self.tensorboard is not None:
+                self.tensorboard.write(record)
 
     def run_eval(self) -> dict | None:
         if self.val_set is None or not self.cfg.eval_every:
@@ -256,7 +262,9 @@ class Trainer:
             atomic_write_text(self.run_dir / CONFIG_NAME, cfg.to_json() + "\n")
         if cfg.resume:
             self.resume()
-        elif self.step == 0:
+        if cfg.tensorboard and self.dist.is_main:
+            self.tensorboard = TensorBoardLog(self.run_dir, self.step + 1 if cfg.resume else 0)
+        if not cfg.resume and self.step == 0:
             self.run_eval()
         # A private generator: the loader draws its worker base seed when each epoch's iterator starts, and from
         # the global RNG that would shift the dropout draws of a resumed run against the uninterrupted one.
@@ -334,4 +342,6 @@ def finetune(cfg: RunConfig) -> dict:
     try:
         return trainer.fit()
     finally:
+        if trainer.tensorboard is not None:
+            trainer.tensorboard.close()
         distributed.cleanup(trainer.dist)
