@@ -34,6 +34,7 @@ class RunConfig:
     warmup: int = 500  # steps of LinearLR from 1e-3 (capped at a tenth of the run)
     schedule: str | None = None  # None: multistep for pose (epochs 170/200 of 210), poly for dense tasks
     grad_clip: float = 1.0
+    loss_spike_factor: float | None = None  # skip a batch with loss > this x the last accepted one; None: recipe's
     ohkm_topk: int = 0  # pose: >0 uses OHKM-MSE with this top-k (the 0.3B/1B Goliath recipe: 128)
     input_size: tuple[int, int] = (768, 1024)  # (w, h) of the crops; exported models are always 768x1024
     sigma: float = 6.0

@@ -26,6 +26,8 @@ HELP = {
     "lr": "base learning rate (default: the recipe's, e.g. 5e-5 Goliath pose, 5e-4 otherwise)",
     "layer_decay": "layer-wise LR decay rate (default: the recipe's per-size rate)",
     "schedule": "poly | multistep | cosine | constant (default: multistep for pose, poly otherwise)",
+    "loss_spike_factor": "skip a batch whose loss is NaN or over this many times the last accepted batch's "
+    "(default: 25 for pose as in the official pose models, 0 = off for the dense tasks)",
     "ohkm_topk": "pose: OHKM-MSE over the top-k keypoints (0: plain MSE)",
     "input_size": "crop size W H while training (exported models always take 768x1024)",
     "checkpoint_every": "also save last.pth every N steps (0: at every epoch end only)",
@@ -60,7 +62,7 @@ def add_parser(sub) -> None:
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, tuple):
             kwargs.update(nargs=len(default), type=type(default[0]))
-        elif f.name in ("lr", "layer_decay"):
+        elif f.name in ("lr", "layer_decay", "loss_spike_factor"):
             kwargs["type"] = float
         elif f.name == "stop_after":
             kwargs["type"] = int

@@ -35,6 +35,7 @@ from .init import init_fresh_head, load_init
 from .losses import task_loss
 from .optim import build_optimizer, build_scheduler, default_layer_decay, default_lr
 from .schemas import load_training_schema, schema_to_dict
+from .spike import SpikeGuard, default_factor
 from .tensorboard_log import TensorBoardLog
 from .wrap import unwrap, wrap_model
 
@@ -104,6 +105,8 @@ class Trainer:
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.history: list[dict] = []
         self._sharded_step: int | None = None
+        factor = cfg.loss_spike_factor if cfg.loss_spike_factor is not None else default_factor(cfg.task)
+        self.spikes = SpikeGuard(factor)
         self.tensorboard: TensorBoardLog | None = None
 
     # ---- setup
@@ -155,6 +158,7 @@ class Trainer:
             "arch": self.arch.name,
             "init": self.cfg.init,
             "history": self.history[-50:],
+            "spike_guard": self.spikes.state_dict(),
         }
         if self.schema is not None:
             meta["keypoint_names"] = list(self.schema.names)
@@ -206,6 +210,7 @@ class Trainer:
         self.scheduler.load_state_dict(meta["scheduler"])
         self.step, self.epoch, self.batch_in_epoch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
         self.history = list(meta.get("history", []))
+        self.spikes.load_state_dict(meta.get("spike_guard", {}))
         set_rng_state(meta["rng"])
 
     # ---- logging
@@ -247,13 +252,21 @@ class Trainer:
             output = self.model(tensors["image"])
         weights = torch.as_tensor(self.classes.class_weights, dtype=torch.float32, device=device)
         loss = task_loss(self.cfg.task, output.float(), tensors, weights, self.cfg.ohkm_topk)
+        value = float(loss.detach())
+        skip = bool(self.spikes.factor) and distributed.any_rank(self.spikes.is_spike(value), self.dist)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        self.optimizer.step()
+        # A skipped batch still runs a (zero) backward: DDP and FSDP reduce gradients inside backward, and every
+        # rank has to take part in those collectives whatever its verdict was.
+        (loss * 0 if skip else loss).backward()
+        if skip:
+            self.optimizer.zero_grad(set_to_none=True)
+        else:
+            if self.cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self.optimizer.step()
         self.scheduler.step()
-        return float(loss.detach())
+        self.spikes.settle(value, skip)
+        return value
 
     def fit(self) -> dict:
         cfg = self.cfg
@@ -297,6 +310,7 @@ class Trainer:
                         "step": self.step,
                         "epoch": self.epoch,
                         "loss": loss,
+                        "skipped_batches": self.spikes.skipped,
                         "lr": self.optimizer.param_groups[-1]["lr"],
                         "images_per_s": images / (now - tick),
                         "memory_bytes": _memory_bytes(self.dist.device),
