@@ -49,6 +49,10 @@ class SkeletonItem(QGraphicsItem):
         self._batches: tuple[list, list] | None = None  # (pen, lines) and (brush, centres) pairs; None = stale
         self.set_keypoints(keypoints, visibility, source)
         self.setAcceptHoverEvents(True)
+        # Drawn once into a pixmap at the view's scale: while one point is dragged the other persons are copied,
+        # not redrawn (3080 antialiased dots cost most of a frame). A pan keeps the pixmap; an edit or a zoom
+        # redraws it.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # ---- data
     def set_keypoints(self, keypoints: np.ndarray, visibility: np.ndarray, source: np.ndarray | None = None) -> None:
@@ -57,6 +61,7 @@ class SkeletonItem(QGraphicsItem):
         self.visibility = np.asarray(visibility, np.uint8)
         self.source = None if source is None else np.asarray(source, np.uint8)  # None: all model-made
         self._update_shown()
+        self.update()  # drops the cached pixmap even where the bounds stay the same
 
     def set_style(self, threshold: float, group_mask: np.ndarray) -> None:
         self.threshold = float(threshold)

@@ -149,3 +149,38 @@ def test_canvas_follows_the_overlay_rule_for_links_and_human_points(canvas):
     assert _painted(canvas, 60, 60) and not _painted(canvas, 300, 250)
     canvas.set_annotation(document(above))
     assert _painted(canvas, 200, 150)
+
+
+def test_a_moved_point_is_redrawn_on_the_view_and_the_other_persons_stay(qtbot, canvas):
+    # Read from the viewport's own pixels, where each skeleton is drawn from its cached pixmap.
+    from sapiens_core.annotation.edits import move_keypoints
+
+    doc = _document()
+    lower = _document().persons[0]  # a second person with the same points, 30 px lower
+    lower.id = 1
+    lower.keypoints[:, 1] += 30.0
+    doc.persons.append(lower)
+    canvas.set_annotation(doc)
+    view = canvas.view
+    view.resetTransform()
+    view.scale(2, 2)
+    view.centerOn(150, 90)
+    qtbot.wait(20)
+
+    def painted(x: float, y: float) -> bool:
+        image = view.viewport().grab().toImage()
+        p = view.mapFromScene(QPointF(x, y))
+        return any(
+            max(abs(c - b) for c, b in zip(image.pixelColor(p.x() + dx, p.y() + dy).getRgb()[:3], BACKGROUND)) > 30
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+        )
+
+    x, y = POINTS["left_thumb4"]
+    assert painted(x, y) and painted(x, y + 30) and not painted(x + 40, y)
+    documents = canvas.documents
+    documents.push(move_keypoints(documents.current.doc, 0, [SCHEMA.index("left_thumb4")], [(x + 40, y)]))
+    qtbot.wait(20)
+    assert painted(x + 40, y) and not painted(x, y)
+    assert painted(x, y + 30)  # the other person's copy of the point is still drawn
+    assert painted(*POINTS["nose"])  # and the edited person's other points
