@@ -96,8 +96,12 @@ def _prepare(module: str, tests: list[str]) -> Path:
 
 def _summary(work: Path) -> tuple[dict[str, int], list[str]]:
     """Counts per status and the surviving mutant names, from ``mutmut results --all true``."""
-    out = subprocess.run([str(Path(sys.executable).parent / "mutmut"), "results", "--all", "true"], cwd=work,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "mutmut"), "results", "--all", "true"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    ).stdout
     counts: dict[str, int] = {}
     survivors = []
     for line in out.splitlines():
@@ -117,9 +121,13 @@ def run(module: str, tests: list[str], timeout: float, max_children: int) -> int
     started = time.monotonic()
     print(f"== {module} ({', '.join(tests)})", flush=True)
     # Its own process group, so a timeout also ends mutmut's fork server and the mutant being tested.
-    process = subprocess.Popen([str(Path(sys.executable).parent / "mutmut"), "run", "--max-children",
-                                str(max_children)], cwd=work, env=env, stdout=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(max_children)],
+        cwd=work,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         process.wait(timeout=timeout)
         note = ""
@@ -130,8 +138,10 @@ def run(module: str, tests: list[str], timeout: float, max_children: int) -> int
     counts, survivors = _summary(work)
     total = sum(counts.values())
     killed = counts.get("killed", 0) + counts.get("timeout", 0)
-    print(f"   {killed}/{total} killed in {time.monotonic() - started:.0f} s{note}; " +
-          ", ".join(f"{status} {n}" for status, n in sorted(counts.items())))
+    print(
+        f"   {killed}/{total} killed in {time.monotonic() - started:.0f} s{note}; "
+        + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+    )
     for name in survivors:
         print(f"   survived: {name}")
     print(f"   details: cd {work.relative_to(ROOT)} && mutmut show NAME", flush=True)

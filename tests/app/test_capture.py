@@ -27,7 +27,7 @@ def write_video(path: Path, frames: int = 20, fps: float = 20.0) -> Path:
         bgr = np.zeros((H, W, 3), np.uint8)
         bgr[:, :, 0] = np.linspace(20, 90, W, dtype=np.uint8)[None, :]
         x = 10 + i * 12
-        bgr[80:160, x:x + 60] = (255, 255, 255)
+        bgr[80:160, x : x + 60] = (255, 255, 255)
         writer.write(bgr)
     writer.release()
     return path
@@ -64,10 +64,14 @@ def test_live_video_pause_step_snapshot(qtbot, panel, tmp_path, tiny_checkpoints
     import threading
 
     from sapiens_core.pipeline import Pipeline
+
     run_threads: list[str] = []
     real_run = Pipeline.run
-    monkeypatch.setattr(Pipeline, "run", lambda self, frames: run_threads.append(
-        threading.current_thread().name) or real_run(self, frames))
+    monkeypatch.setattr(
+        Pipeline,
+        "run",
+        lambda self, frames: run_threads.append(threading.current_thread().name) or real_run(self, frames),
+    )
     video = write_video(tmp_path / "clip.avi")
     frames = decode_all(video)
     assert len(frames) == 20
@@ -84,6 +88,7 @@ def test_live_video_pause_step_snapshot(qtbot, panel, tmp_path, tiny_checkpoints
     # while a frame is being inferred.
     ticks_during_inference: list[int] = []
     from PySide6.QtCore import QTimer
+
     heartbeat = QTimer(interval=20, timeout=lambda: ticks_during_inference.append(len(run_threads)))
     heartbeat.start()
     panel.start()
@@ -256,8 +261,12 @@ class TaggedPipeline:
 
     def run(self, frames):
         time.sleep(0.02)
-        return [Annotation(image_path=f.path, image_size=(f.image.shape[1], f.image.shape[0]),
-                           models={"fake": {"tag": self.tag}}) for f in frames]
+        return [
+            Annotation(
+                image_path=f.path, image_size=(f.image.shape[1], f.image.shape[0]), models={"fake": {"tag": self.tag}}
+            )
+            for f in frames
+        ]
 
     def close(self):
         self.closed = True

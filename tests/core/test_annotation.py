@@ -22,7 +22,7 @@ W, H = 64, 48
 def _person(pid: int, rng: np.random.Generator, k: int = 308) -> Person:
     xy = rng.uniform(0, 60, (k, 2)).astype(np.float32)
     person = Person.from_prediction(pid, xy, rng.uniform(0, 1, k), box=[1.5, 2.25, 50.1, 40.7], score=0.987654321)
-    person.visibility[:5] = 1                     # a human marked these occluded
+    person.visibility[:5] = 1  # a human marked these occluded
     person.source[:5] = SOURCE_HUMAN
     return person
 
@@ -36,19 +36,45 @@ def _full_document(tmp_path: Path) -> Annotation:
     normal[depth != depth] = np.nan
     part_map = rng.integers(0, 28, (H, W), dtype=np.uint8)
     return Annotation(
-        image_path=str(tmp_path / "photos" / "img.png"), image_size=(W, H),
-        keypoint_schema="goliath_308", class_schema="sapiens_28",
+        image_path=str(tmp_path / "photos" / "img.png"),
+        image_size=(W, H),
+        keypoint_schema="goliath_308",
+        class_schema="sapiens_28",
         persons=[_person(0, rng), _person(7, rng)],
-        part_map=part_map, foreground=part_map > 0, depth=depth, normal=normal,
-        models={"pose": {"file": "sapiens_0.3b_goliath.pt2", "format": "torchscript", "size_mb": 1234.5,
-                         "device": "cuda:0", "flip_test": True, "note": None}},
+        part_map=part_map,
+        foreground=part_map > 0,
+        depth=depth,
+        normal=normal,
+        models={
+            "pose": {
+                "file": "sapiens_0.3b_goliath.pt2",
+                "format": "torchscript",
+                "size_mb": 1234.5,
+                "device": "cuda:0",
+                "flip_test": True,
+                "note": None,
+            }
+        },
     )
 
 
 def _assert_same_document(a: Annotation, b: Annotation) -> None:
     """Field by field, bit for bit, without the document's own __eq__ (the code under test)."""
-    compared = {"image_path", "image_size", "keypoint_schema", "class_schema", "persons", "part_map", "foreground",
-                "depth", "normal", "models", "revision", "reviewed", "side_files"}
+    compared = {
+        "image_path",
+        "image_size",
+        "keypoint_schema",
+        "class_schema",
+        "persons",
+        "part_map",
+        "foreground",
+        "depth",
+        "normal",
+        "models",
+        "revision",
+        "reviewed",
+        "side_files",
+    }
     assert {f.name for f in dataclasses.fields(Annotation)} == compared  # a new field must be compared here too
     for name in ("image_path", "keypoint_schema", "class_schema", "models", "revision", "reviewed"):
         assert getattr(a, name) == getattr(b, name), name
@@ -70,14 +96,21 @@ def test_document_equality_sees_every_field(tmp_path):
     # __eq__ is used by the app to tell a changed document; each field must count, NaN must equal NaN.
     doc = _full_document(tmp_path)
     assert doc == _full_document(tmp_path)
-    edits = [lambda d: setattr(d, "reviewed", True), lambda d: setattr(d, "revision", 5),
-             lambda d: d.depth.__setitem__((0, 20), 0.5), lambda d: d.normal.__setitem__((1, 20, 2), 0.25),
-             lambda d: d.part_map.__setitem__((2, 2), 27 - d.part_map[2, 2]),
-             lambda d: d.foreground.__setitem__((3, 3), not d.foreground[3, 3]),
-             lambda d: d.persons[1].keypoints.__setitem__((4, 0), 1.0 + d.persons[1].keypoints[4, 0]),
-             lambda d: d.persons[0].visibility.__setitem__(9, 1), lambda d: setattr(d.persons[0], "score", 0.5),
-             lambda d: d.persons[0].box.__setitem__(0, 3.0), lambda d: setattr(d, "class_schema", None),
-             lambda d: d.models["pose"].__setitem__("device", "cpu"), lambda d: d.persons.pop()]
+    edits = [
+        lambda d: setattr(d, "reviewed", True),
+        lambda d: setattr(d, "revision", 5),
+        lambda d: d.depth.__setitem__((0, 20), 0.5),
+        lambda d: d.normal.__setitem__((1, 20, 2), 0.25),
+        lambda d: d.part_map.__setitem__((2, 2), 27 - d.part_map[2, 2]),
+        lambda d: d.foreground.__setitem__((3, 3), not d.foreground[3, 3]),
+        lambda d: d.persons[1].keypoints.__setitem__((4, 0), 1.0 + d.persons[1].keypoints[4, 0]),
+        lambda d: d.persons[0].visibility.__setitem__(9, 1),
+        lambda d: setattr(d.persons[0], "score", 0.5),
+        lambda d: d.persons[0].box.__setitem__(0, 3.0),
+        lambda d: setattr(d, "class_schema", None),
+        lambda d: d.models["pose"].__setitem__("device", "cpu"),
+        lambda d: d.persons.pop(),
+    ]
     for n, edit in enumerate(edits):
         other = _full_document(tmp_path)
         edit(other)
@@ -113,8 +146,12 @@ def test_files_on_disk(tmp_path):
     data = json.loads(path.read_text())
     assert data["format"] == "sapiens-studio/annotation" and data["version"] == 1
     assert data["image"] == {"path": "../img.png", "width": W, "height": H}  # relative, "/" separators
-    assert data["layers"] == {"part_map": "img_seg.png", "foreground": "img_fg.png",
-                              "depth": "img_depth.npy", "normal": "img_normal.npy"}
+    assert data["layers"] == {
+        "part_map": "img_seg.png",
+        "foreground": "img_fg.png",
+        "depth": "img_depth.npy",
+        "normal": "img_normal.npy",
+    }
     seg = Image.open(path.parent / "img_seg.png")
     assert seg.mode == "L" and seg.size == (W, H)
     np.testing.assert_array_equal(np.asarray(seg), doc.part_map)
@@ -124,8 +161,9 @@ def test_files_on_disk(tmp_path):
 
 def test_float32_values_are_exact_and_short(tmp_path):
     rng = np.random.default_rng(5)
-    values = np.concatenate([rng.standard_normal(200) * 10.0 ** rng.integers(-30, 30, 200),
-                             [0.1, 1 / 3, 1e-38, 3.4e38, -0.0, 123.456]]).astype(np.float32)
+    values = np.concatenate(
+        [rng.standard_normal(200) * 10.0 ** rng.integers(-30, 30, 200), [0.1, 1 / 3, 1e-38, 3.4e38, -0.0, 123.456]]
+    ).astype(np.float32)
     k = len(values) // 3 * 3
     kp = values[:k].reshape(-1, 3)
     person = Person(1, kp, np.full(len(kp), 2, np.uint8), np.zeros(len(kp), np.uint8))
@@ -150,7 +188,9 @@ def test_from_prediction_threshold_is_inclusive_at_exactly_the_threshold(thresho
     # Scores exactly representable in float32, so "at the threshold" really is equal, not a rounding away.
     below = np.nextafter(np.float32(threshold), np.float32(0))
     above = np.nextafter(np.float32(threshold), np.float32(1))
-    p = Person.from_prediction(0, np.zeros((3, 2)), np.array([below, threshold, above], np.float32), threshold=threshold)
+    p = Person.from_prediction(
+        0, np.zeros((3, 2)), np.array([below, threshold, above], np.float32), threshold=threshold
+    )
     assert p.visibility.tolist() == [0, 2, 2]
 
 
@@ -164,6 +204,7 @@ def test_from_prediction():
 
 
 # ---------------------------------------------------------------------------------------------- malformed
+
 
 def _saved(tmp_path: Path) -> tuple[Path, dict]:
     path = _full_document(tmp_path).save(tmp_path / "doc.json")
@@ -248,6 +289,7 @@ def test_save_refuses_an_inconsistent_document(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- atomicity
 
+
 def test_failed_save_leaves_the_old_document(tmp_path, monkeypatch):
     doc = _full_document(tmp_path)
     path = doc.save(tmp_path / "doc.json")
@@ -258,6 +300,7 @@ def test_failed_save_leaves_the_old_document(tmp_path, monkeypatch):
 
     def failing_replace(src, dst):
         raise OSError(errno.EIO, "simulated I/O error")
+
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError) as info:
         doc.save(path)
@@ -275,6 +318,7 @@ def test_full_disk_is_a_clear_error_naming_the_file(tmp_path, monkeypatch):
 
     def full_disk(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(os, "fsync", full_disk)
     with pytest.raises(OSError) as info:
         atomic_write_text(target, "new" * 1000)
@@ -313,10 +357,12 @@ def test_atomic_write_keeps_permissions(tmp_path):
     assert os.stat(fresh).st_mode & 0o777 != 0o600 or os.name != "posix"  # umask applies, not mkstemp's 0600
 
 
-@pytest.mark.parametrize("value, expected", [(0, False), (1, False), (127, False), (128, True), (200, True),
-                                             (255, True)])
+@pytest.mark.parametrize(
+    "value, expected", [(0, False), (1, False), (127, False), (128, True), (200, True), (255, True)]
+)
 def test_mask_png_reads_true_from_128(tmp_path, value, expected):
     # A mask touched up in a paint program has soft edges; 128 (half of 255) and up is inside.
     from sapiens_core.annotation.layers import read_mask_png
+
     Image.fromarray(np.full((2, 3), value, np.uint8), mode="L").save(tmp_path / "m.png")
     np.testing.assert_array_equal(read_mask_png(tmp_path / "m.png"), np.full((2, 3), expected))

@@ -5,17 +5,21 @@ import hashlib
 import pytest
 
 from sapiens_core.cards import CARDS, card_for_filename, cards, find_card
-from sapiens_core.hub import pick_remote_file, verify_file
 from sapiens_core.errors import CheckpointError, SapiensError
+from sapiens_core.hub import pick_remote_file, verify_file
 from sapiens_core.models_dir import MODELS_DIR_ENV, default_models_dir, discover, installed_for
-
 
 # Written out from the spec, not from cards.py: output (C, H, W) per task and keypoint set for a 1024x768 input
 # (pose heatmaps at 1/4, seg and normal after three stride-2 deconvs at 1/2, depth at full size), and the
 # patch-embedding padding (spec §0.1: pose and normal pad by 2, seg and depth by 0).
-SPEC_OUTPUT = {("pose", "goliath_308"): (308, 256, 192), ("pose", "coco_wholebody_133"): (133, 256, 192),
-               ("pose", "coco_17"): (17, 256, 192), ("seg", None): (28, 512, 384),
-               ("depth", None): (1, 1024, 768), ("normal", None): (3, 512, 384)}
+SPEC_OUTPUT = {
+    ("pose", "goliath_308"): (308, 256, 192),
+    ("pose", "coco_wholebody_133"): (133, 256, 192),
+    ("pose", "coco_17"): (17, 256, 192),
+    ("seg", None): (28, 512, 384),
+    ("depth", None): (1, 1024, 768),
+    ("normal", None): (3, 512, 384),
+}
 SPEC_PADDING = {"pose": 2, "normal": 2, "seg": 0, "depth": 0}
 
 
@@ -49,10 +53,15 @@ def test_official_names_and_repositories():
 
 def test_remote_file_prefers_known_names_and_falls_back_to_the_pattern():
     c = find_card("pose-1b-torchscript")
-    listing = ["README.md", "sapiens_1b_goliath_best_goliath_AP_640_torchscript.pt2",
-               "sapiens_1b_goliath_best_goliath_AP_639_torchscript.pt2"]
+    listing = [
+        "README.md",
+        "sapiens_1b_goliath_best_goliath_AP_640_torchscript.pt2",
+        "sapiens_1b_goliath_best_goliath_AP_639_torchscript.pt2",
+    ]
     assert pick_remote_file(c, listing) == "sapiens_1b_goliath_best_goliath_AP_639_torchscript.pt2"
-    assert pick_remote_file(c, ["sub/sapiens_1b_goliath_best_goliath_AP_655_torchscript.pt2"]).endswith("AP_655_torchscript.pt2")
+    assert pick_remote_file(c, ["sub/sapiens_1b_goliath_best_goliath_AP_655_torchscript.pt2"]).endswith(
+        "AP_655_torchscript.pt2"
+    )
     with pytest.raises(SapiensError, match="holds no file"):
         pick_remote_file(c, ["README.md"])
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime
-from collections import OrderedDict
 import json
 import os
 import pickle
 import sys
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -88,15 +88,18 @@ def test_truncated_checkpoint(official_like, tmp_path):
         load_checkpoint(broken)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "is empty"),
-    (b"\x00" + np.random.default_rng(0).bytes(4096), "is not a PyTorch checkpoint"),
-    (json.dumps({"state_dict": {}}).encode(), "is not a PyTorch checkpoint"),
-    (b"\x80\x02" + np.random.default_rng(1).bytes(100), "(truncated or corrupt|cannot be unpickled safely)"),
-    (b"\x80\x02", "(truncated or corrupt|cannot be unpickled safely)"),   # the shortest pickle header
-    (b"\x80\x06" + bytes(100), "is not a PyTorch checkpoint"),          # no pickle protocol 6
-    (b"\x00\x03" + bytes(100), "is not a PyTorch checkpoint"),          # a protocol byte without the 0x80
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is empty"),
+        (b"\x00" + np.random.default_rng(0).bytes(4096), "is not a PyTorch checkpoint"),
+        (json.dumps({"state_dict": {}}).encode(), "is not a PyTorch checkpoint"),
+        (b"\x80\x02" + np.random.default_rng(1).bytes(100), "(truncated or corrupt|cannot be unpickled safely)"),
+        (b"\x80\x02", "(truncated or corrupt|cannot be unpickled safely)"),  # the shortest pickle header
+        (b"\x80\x06" + bytes(100), "is not a PyTorch checkpoint"),  # no pickle protocol 6
+        (b"\x00\x03" + bytes(100), "is not a PyTorch checkpoint"),  # a protocol byte without the 0x80
+    ],
+)
 def test_junk_files(tmp_path, content, message):
     path = tmp_path / "junk.pth"
     path.write_bytes(content)
@@ -118,17 +121,35 @@ def test_missing_file_and_non_state_dict(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------- the allow-list
-CONFIG_DICT_NAMES = {"mmengine.config.config.ConfigDict", "mmengine.config.ConfigDict", "mmengine.ConfigDict",
-                     "mmcv.utils.config.ConfigDict", "mmcv.ConfigDict", "addict.addict.Dict", "addict.Dict"}
-CONFIG_NAMES = {"mmengine.config.config.Config", "mmengine.config.Config", "mmengine.Config",
-                "mmcv.utils.config.Config"}
-NUMPY_NAMES = {"numpy.core.multiarray._reconstruct", "numpy.core.multiarray.scalar",
-               "numpy._core.multiarray._reconstruct", "numpy._core.multiarray.scalar", "numpy.ndarray", "numpy.dtype"}
+CONFIG_DICT_NAMES = {
+    "mmengine.config.config.ConfigDict",
+    "mmengine.config.ConfigDict",
+    "mmengine.ConfigDict",
+    "mmcv.utils.config.ConfigDict",
+    "mmcv.ConfigDict",
+    "addict.addict.Dict",
+    "addict.Dict",
+}
+CONFIG_NAMES = {
+    "mmengine.config.config.Config",
+    "mmengine.config.Config",
+    "mmengine.Config",
+    "mmcv.utils.config.Config",
+}
+NUMPY_NAMES = {
+    "numpy.core.multiarray._reconstruct",
+    "numpy.core.multiarray.scalar",
+    "numpy._core.multiarray._reconstruct",
+    "numpy._core.multiarray.scalar",
+    "numpy.ndarray",
+    "numpy.dtype",
+}
 
 
 def test_allow_list_is_exactly_the_config_containers_and_numpy_rebuilders():
     # Pinned by hand: every entry lets a checkpoint call that object, so a new one must be argued for here.
     from sapiens_core.io.checkpoints import ConfigStub, allow_list
+
     entries = allow_list()
     names = [name for _, name in entries]
     assert len(names) == len(set(names))
@@ -183,15 +204,17 @@ def _abuses(marker):
 
     os_system = _Call(builtins.getattr, _Call(builtins.__import__, "os"), "system")
     return {
-        "builtins.getattr": _Call(os_system, _touch(marker)),                  # a callable that reaches anything
+        "builtins.getattr": _Call(os_system, _touch(marker)),  # a callable that reaches anything
         "builtins.eval": _Call(builtins.eval, f"__import__('os').system({_touch(marker)!r})"),
-        "importlib.import_module": _Call(_Call(builtins.getattr, _Call(importlib.import_module, "os"), "system"),
-                                         _touch(marker)),
+        "importlib.import_module": _Call(
+            _Call(builtins.getattr, _Call(importlib.import_module, "os"), "system"), _touch(marker)
+        ),
         "functools.partial": _Call(_Call(functools.partial, os.system, _touch(marker))),
-        "operator.methodcaller": _Call(_Call(operator.methodcaller, "system", _touch(marker)),
-                                       _Call(builtins.__import__, "os")),
+        "operator.methodcaller": _Call(
+            _Call(operator.methodcaller, "system", _touch(marker)), _Call(builtins.__import__, "os")
+        ),
         "subprocess.Popen": _Call(subprocess.Popen, ["touch", str(marker)]),
-        "numpy.load": _Call(np.load, str(marker) + ".npy", None, True),       # allow_pickle=True: a second unpickle
+        "numpy.load": _Call(np.load, str(marker) + ".npy", None, True),  # allow_pickle=True: a second unpickle
         "torch.load": _Call(torch.load, str(marker) + ".pt", None, None, False),
     }
 
@@ -215,13 +238,16 @@ def _saved(tmp_path, keys):
     return load_checkpoint(path)[0]
 
 
-@pytest.mark.parametrize("keys, expected", [
-    (["module.a", "module.b.c"], ["a", "b.c"]),                     # every key wrapped: strip once
-    (["module.module.a"], ["module.a"]),                            # only one level of wrapping
-    (["module.a", "b"], ["module.a", "b"]),                         # not every key: a real submodule named module
-    (["modules.a", "module_b"], ["modules.a", "module_b"]),         # the prefix includes the dot
-    (["b", "module.a"], ["b", "module.a"]),
-])
+@pytest.mark.parametrize(
+    "keys, expected",
+    [
+        (["module.a", "module.b.c"], ["a", "b.c"]),  # every key wrapped: strip once
+        (["module.module.a"], ["module.a"]),  # only one level of wrapping
+        (["module.a", "b"], ["module.a", "b"]),  # not every key: a real submodule named module
+        (["modules.a", "module_b"], ["modules.a", "module_b"]),  # the prefix includes the dot
+        (["b", "module.a"], ["b", "module.a"]),
+    ],
+)
 def test_module_prefix_is_stripped_only_when_every_key_has_it(tmp_path, keys, expected):
     state_dict = _saved(tmp_path, keys)
     assert list(state_dict) == expected
@@ -231,24 +257,45 @@ def test_module_prefix_is_stripped_only_when_every_key_has_it(tmp_path, keys, ex
 def test_unsafe_global_list_names_at_most_four(tmp_path):
     path = tmp_path / "many.pth"
     import datetime as dt
-    import fractions
     import decimal
+    import fractions
     import uuid
-    torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": [dt.date(2024, 1, 1), dt.timedelta(1),
-                fractions.Fraction(1, 3), decimal.Decimal("1.5"), uuid.UUID(int=1), dt.time(1)]}, path)
+
+    torch.save(
+        {
+            "state_dict": {"w": torch.zeros(1)},
+            "meta": [
+                dt.date(2024, 1, 1),
+                dt.timedelta(1),
+                fractions.Fraction(1, 3),
+                decimal.Decimal("1.5"),
+                uuid.UUID(int=1),
+                dt.time(1),
+            ],
+        },
+        path,
+    )
     with pytest.raises(UnsafeCheckpointError) as info:
         load_checkpoint(path)
     # Sorted, the first four named, the rest counted.
-    assert str(info.value) == ("many.pth refers to code outside the allow-list (datetime.date, datetime.time, "
-                               "datetime.timedelta, decimal.Decimal (+2 more)); refused without executing anything")
+    assert str(info.value) == (
+        "many.pth refers to code outside the allow-list (datetime.date, datetime.time, "
+        "datetime.timedelta, decimal.Decimal (+2 more)); refused without executing anything"
+    )
 
 
 @pytest.mark.parametrize("count, tail", [(4, "decimal.Decimal)"), (5, "decimal.Decimal (+1 more))")])
 def test_four_offenders_are_all_named_five_are_counted(tmp_path, count, tail):
     import decimal
     import uuid
-    values = [datetime.date(2024, 1, 1), datetime.time(1), datetime.timedelta(1), decimal.Decimal("1.5"),
-              uuid.UUID(int=1)][:count]
+
+    values = [
+        datetime.date(2024, 1, 1),
+        datetime.time(1),
+        datetime.timedelta(1),
+        decimal.Decimal("1.5"),
+        uuid.UUID(int=1),
+    ][:count]
     path = tmp_path / "some.pth"
     torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": values}, path)
     with pytest.raises(UnsafeCheckpointError) as info:
@@ -262,8 +309,9 @@ def test_offenders_are_named_alone_not_beside_torch_own_globals(tmp_path):
     torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": {"time": datetime.date(2024, 8, 1)}}, path)
     with pytest.raises(UnsafeCheckpointError) as info:
         load_checkpoint(path)
-    assert str(info.value) == ("dated.pth refers to code outside the allow-list (datetime.date); "
-                               "refused without executing anything")
+    assert str(info.value) == (
+        "dated.pth refers to code outside the allow-list (datetime.date); refused without executing anything"
+    )
 
 
 def test_scanner_follows_memoised_module_names():
@@ -271,8 +319,12 @@ def test_scanner_follows_memoised_module_names():
     data = pickle.dumps([os.system, os.getcwd, os.path.join, os.getpid], protocol=4)
     assert b"\x94" in data and b"h" in data  # MEMOIZE and BINGET are really in the stream
     module = os.system.__module__
-    assert globals_in_pickle(data) == {f"{module}.system", f"{module}.getcwd", f"{module}.getpid",
-                                       f"{os.path.join.__module__}.join"}
+    assert globals_in_pickle(data) == {
+        f"{module}.system",
+        f"{module}.getcwd",
+        f"{module}.getpid",
+        f"{os.path.join.__module__}.join",
+    }
 
 
 @pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
@@ -291,7 +343,9 @@ def test_broken_zip_is_reported_in_one_line(tmp_path):
     path = tmp_path / "broken.pth"
     path.write_bytes(b"PK\x03\x04" + bytes(200))
     # The reason is torch's own first line (its zip reader's words), not just an exception class name.
-    with pytest.raises(CheckpointError, match=r"^broken\.pth is truncated or corrupt \(.*failed reading zip archive.*\)$") as info:
+    with pytest.raises(
+        CheckpointError, match=r"^broken\.pth is truncated or corrupt \(.*failed reading zip archive.*\)$"
+    ) as info:
         load_checkpoint(path)
     assert "\n" not in str(info.value)
 
@@ -299,8 +353,11 @@ def test_broken_zip_is_reported_in_one_line(tmp_path):
 def test_unparseable_pickle_names_the_unpickler_reason(tmp_path):
     path = tmp_path / "zeros.pth"
     path.write_bytes(b"\x80\x02" + bytes(50))  # opcode 0x00 does not exist
-    with pytest.raises(UnsafeCheckpointError, match=r"^zeros\.pth is corrupt or cannot be unpickled safely "
-                                                    r"\(Unsupported operand 0.*\)$"):
+    with pytest.raises(
+        UnsafeCheckpointError,
+        match=r"^zeros\.pth is corrupt or cannot be unpickled safely "
+        r"\(Unsupported operand 0.*\)$",
+    ):
         load_checkpoint(path)
 
 
@@ -323,12 +380,16 @@ def test_torchscript_archive_is_named_as_such(tmp_path):
 def test_config_objects_and_odd_meta_become_plain_data(tmp_path, monkeypatch):
     # mmengine's Config (not a dict) pickles its state via BUILD; we keep that state under "config_state".
     import types
+
     module = types.ModuleType("mmengine.config.config")
     config = type("Config", (), {"__module__": "mmengine.config.config", "__getstate__": lambda self: self.__dict__})
     config.__qualname__ = "Config"
     module.Config = config
-    for name, mod in (("mmengine", types.ModuleType("mmengine")), ("mmengine.config", types.ModuleType("m.c")),
-                      ("mmengine.config.config", module)):
+    for name, mod in (
+        ("mmengine", types.ModuleType("mmengine")),
+        ("mmengine.config", types.ModuleType("m.c")),
+        ("mmengine.config.config", module),
+    ):
         monkeypatch.setitem(sys.modules, name, mod)
     cfg = config()
     cfg.filename, cfg.text = "pose.py", "model = dict()"
@@ -344,12 +405,16 @@ def test_config_objects_and_odd_meta_become_plain_data(tmp_path, monkeypatch):
     assert load_checkpoint(path)[1] == {"meta": [1, 2]}
 
 
-@pytest.mark.parametrize("stream, expected", [
-    (b"(idatetime\ndate\n.", {"datetime.date"}),                                        # INST (protocol 0)
-    (b"\x80\x04U\x08datetimeU\x04date\x93.", {"datetime.date"}),                        # STACK_GLOBAL of STRINGs
-    # BINPUT into slot 5 (not the next free one), fetched back by BINGET 5 for a second global
-    (b"\x80\x04\x8c\x08datetimeq\x05\x8c\x04date\x93h\x05\x8c\x04time\x93.", {"datetime.date", "datetime.time"}),
-], ids=["inst", "short-binstring", "binput-slot"])
+@pytest.mark.parametrize(
+    "stream, expected",
+    [
+        (b"(idatetime\ndate\n.", {"datetime.date"}),  # INST (protocol 0)
+        (b"\x80\x04U\x08datetimeU\x04date\x93.", {"datetime.date"}),  # STACK_GLOBAL of STRINGs
+        # BINPUT into slot 5 (not the next free one), fetched back by BINGET 5 for a second global
+        (b"\x80\x04\x8c\x08datetimeq\x05\x8c\x04date\x93h\x05\x8c\x04time\x93.", {"datetime.date", "datetime.time"}),
+    ],
+    ids=["inst", "short-binstring", "binput-slot"],
+)
 def test_scanner_reads_hand_written_streams(stream, expected):
     # Streams a hostile file may use although Python's pickler would not write them so.
     assert globals_in_pickle(stream) == expected

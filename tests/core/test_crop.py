@@ -11,13 +11,13 @@ OW, OH = 768, 1024
 
 
 def test_box_to_center_scale_pads_then_grows_the_short_side():
-    center, scale = box_to_center_scale([100, 50, 200, 450])        # tall: 100x400 -> 125x500 -> w := 375
+    center, scale = box_to_center_scale([100, 50, 200, 450])  # tall: 100x400 -> 125x500 -> w := 375
     np.testing.assert_allclose(center, [150, 250])
     np.testing.assert_allclose(scale, [375, 500])
-    center, scale = box_to_center_scale([0, 0, 400, 100])           # wide: 500x125 -> h := 500/0.75
+    center, scale = box_to_center_scale([0, 0, 400, 100])  # wide: 500x125 -> h := 500/0.75
     np.testing.assert_allclose(center, [200, 50])
     np.testing.assert_allclose(scale, [500, 500 / 0.75])
-    _, scale = box_to_center_scale([0, 0, 300, 400])                # already 0.75: only padded
+    _, scale = box_to_center_scale([0, 0, 300, 400])  # already 0.75: only padded
     np.testing.assert_allclose(scale, [375, 500])
 
 
@@ -31,10 +31,14 @@ def test_box_to_center_scale_batches_and_ignores_score_column():
 
 def test_warp_maps_box_edges_to_crop_pixel_centres():
     center, scale = np.array([321.3, 245.9]), np.array([300.0, 400.0])
-    corners = np.array([center - scale / 2, center + scale / 2, center,
-                        [center[0] + scale[0] / 2, center[1] - scale[1] / 2]])
-    np.testing.assert_allclose(image_to_crop(corners, center, scale),
-                               [[0, 0], [OW - 1, OH - 1], [(OW - 1) / 2, (OH - 1) / 2], [OW - 1, 0]], atol=1e-9)
+    corners = np.array(
+        [center - scale / 2, center + scale / 2, center, [center[0] + scale[0] / 2, center[1] - scale[1] / 2]]
+    )
+    np.testing.assert_allclose(
+        image_to_crop(corners, center, scale),
+        [[0, 0], [OW - 1, OH - 1], [(OW - 1) / 2, (OH - 1) / 2], [OW - 1, 0]],
+        atol=1e-9,
+    )
 
 
 def test_rotated_warp_is_scale_after_rotation_about_the_centre():
@@ -56,8 +60,9 @@ def test_crop_to_image_inverts_the_warp(rotation):
         center = rng.uniform(-200, 2000, 2)
         scale = rng.uniform(10, 3000, 2)
         p = rng.uniform(-500, 2500, (30, 2))
-        back = crop_to_image(image_to_crop(p, center, scale, rotation_deg=rotation), center, scale,
-                             rotation_deg=rotation)
+        back = crop_to_image(
+            image_to_crop(p, center, scale, rotation_deg=rotation), center, scale, rotation_deg=rotation
+        )
         np.testing.assert_allclose(back, p, atol=1e-7 * np.abs(p).max())
 
 
@@ -67,20 +72,20 @@ def test_crop_with_unit_scale_is_an_exact_integer_shift():
     image = rng.integers(0, 256, (600, 500, 3), dtype=np.uint8)
     center = np.array([300.5, 250.5])
     crop = crop_person(image, center, [OW - 1, OH - 1])
-    dx, dy = int(center[0] - (OW - 1) / 2), int(center[1] - (OH - 1) / 2)   # crop (0,0) = image (dx, dy)
+    dx, dy = int(center[0] - (OW - 1) / 2), int(center[1] - (OH - 1) / 2)  # crop (0,0) = image (dx, dy)
     expected = np.zeros((OH, OW, 3), np.uint8)
     ys, xs = slice(max(0, -dy), min(OH, 600 - dy)), slice(max(0, -dx), min(OW, 500 - dx))
-    expected[ys, xs] = image[ys.start + dy:ys.stop + dy, xs.start + dx:xs.stop + dx]
+    expected[ys, xs] = image[ys.start + dy : ys.stop + dy, xs.start + dx : xs.stop + dx]
     assert crop.shape == (OH, OW, 3) and crop.dtype == np.uint8
-    np.testing.assert_array_equal(crop, expected)   # the box is partly outside the image: zeros there
+    np.testing.assert_array_equal(crop, expected)  # the box is partly outside the image: zeros there
 
 
 def test_point_in_image_lands_at_predicted_crop_pixel():
     h, w = 700, 900
     point = np.array([613.3, 207.8])
     yy, xx = np.mgrid[0:h, 0:w]
-    blob = np.exp(-((xx - point[0]) ** 2 + (yy - point[1]) ** 2) / (2 * 4.0 ** 2)).astype(np.float32)
-    for box in ([550, 100, 700, 400], [600, -50, 1000, 300]):   # second box leaves the image
+    blob = np.exp(-((xx - point[0]) ** 2 + (yy - point[1]) ** 2) / (2 * 4.0**2)).astype(np.float32)
+    for box in ([550, 100, 700, 400], [600, -50, 1000, 300]):  # second box leaves the image
         center, scale = box_to_center_scale(box)
         crop = crop_person(blob, center, scale)
         ys, xs = np.mgrid[0:OH, 0:OW]

@@ -22,7 +22,7 @@ def test_part_maps(tmp_path):
     write_part_map_color(tmp_path / "color.png", ids, PARTS)
     image = Image.open(tmp_path / "color.png")
     assert image.mode == "P"
-    np.testing.assert_array_equal(np.asarray(image), ids)                       # the values are still the ids
+    np.testing.assert_array_equal(np.asarray(image), ids)  # the values are still the ids
     np.testing.assert_array_equal(np.asarray(image.convert("RGB")), PARTS.colorize(ids))  # and it looks coloured
     with pytest.raises(ValueError, match="uint8"):
         write_part_map(tmp_path / "bad.png", ids.astype(np.int32))

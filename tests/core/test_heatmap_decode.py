@@ -5,8 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sapiens_core.tasks import heatmap as H
 from sapiens_core.tasks import crop_to_image, decode_heatmaps, decode_heatmaps_reference, keypoints_to_image
+from sapiens_core.tasks import heatmap as H
 
 HM_W, HM_H = 192, 256
 
@@ -24,8 +24,8 @@ def udp_gaussian_heatmaps(points, size=(HM_W, HM_H), sigma=6.0, amplitude=1.0) -
         x0, x1, y0, y1 = max(cx - r, 0), min(cx + r + 1, w), max(cy - r, 0), min(cy + r + 1, h)
         if x0 >= x1 or y0 >= y1:
             continue
-        gx = np.exp(-(xs[x0:x1] - x) ** 2 / (2 * sigma ** 2))
-        gy = np.exp(-(ys[y0:y1] - y) ** 2 / (2 * sigma ** 2))
+        gx = np.exp(-((xs[x0:x1] - x) ** 2) / (2 * sigma**2))
+        gy = np.exp(-((ys[y0:y1] - y) ** 2) / (2 * sigma**2))
         out[k, y0:y1, x0:x1] = amp[k] * gy[:, None] * gx[None, :]
     return out
 
@@ -56,7 +56,7 @@ def rotated_gaussian(center, sigmas, theta, size=(48, 64)) -> np.ndarray:
     dx, dy = xs - center[0], ys - center[1]
     u = np.cos(theta) * dx + np.sin(theta) * dy
     v = -np.sin(theta) * dx + np.cos(theta) * dy
-    return np.exp(-0.5 * (u ** 2 / sigmas[0] ** 2 + v ** 2 / sigmas[1] ** 2)).astype(np.float32)
+    return np.exp(-0.5 * (u**2 / sigmas[0] ** 2 + v**2 / sigmas[1] ** 2)).astype(np.float32)
 
 
 @pytest.mark.parametrize("sigmas", [(2.0, 1.0), (4.0, 1.5), (6.0, 2.0)])
@@ -103,6 +103,7 @@ KINDS = ["peak", "multi", "noisy", "negative", "constant", "zero", "spike", "fai
 
 def make_map(kind: str, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     """One (h, w) map of a given flavour; peaks may sit on or beyond the border."""
+
     def peak(amplitude=None, sigma=None):
         x, y = rng.uniform(-2, w + 1), rng.uniform(-2, h + 1)
         a = rng.uniform(0.05, 1.2) if amplitude is None else amplitude
@@ -146,8 +147,12 @@ def assert_same_decode(hm: np.ndarray) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=6),
-       h=st.integers(1, 48), w=st.integers(1, 48), seed=st.integers(0, 2**32 - 1))
+@given(
+    kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=6),
+    h=st.integers(1, 48),
+    w=st.integers(1, 48),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_fast_equals_reference_on_random_maps(kinds, h, w, seed):
     rng = np.random.default_rng(seed)
     hm = np.stack([make_map(k, h, w, rng) for k in kinds]).astype(np.float32)
@@ -184,8 +189,7 @@ def test_keypoints_to_image_corners_and_inverse_of_udp():
     # Same as the true UDP crop pixel (kp_hm * (in-1)/(hm-1)) through the exact inverse of the warp.
     pts = np.random.default_rng(0).uniform(0, [HM_W - 1, HM_H - 1], (50, 2))
     crop_px = pts * (np.array([767, 1023]) / np.array([HM_W - 1, HM_H - 1]))
-    np.testing.assert_allclose(keypoints_to_image(pts, center, scale), crop_to_image(crop_px, center, scale),
-                               atol=1e-9)
+    np.testing.assert_allclose(keypoints_to_image(pts, center, scale), crop_to_image(crop_px, center, scale), atol=1e-9)
 
 
 def test_keypoints_to_image_broadcasts_per_instance():

@@ -37,7 +37,7 @@ class _Hub(BaseHTTPRequestHandler):
     def _file(self):
         prefix = f"/{REPO}/resolve/main/"
         path = self.path.split("?")[0]
-        return self.files.get(path[len(prefix):]) if path.startswith(prefix) else None
+        return self.files.get(path[len(prefix) :]) if path.startswith(prefix) else None
 
     def _headers(self, body: bytes, kind: str = "application/octet-stream"):
         self.send_response(200)
@@ -58,8 +58,10 @@ class _Hub(BaseHTTPRequestHandler):
     def do_GET(self):
         self.requests.append(f"GET {self.path}")
         if self.path.startswith(f"/api/models/{REPO}/tree/main"):
-            listing = [{"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
-                       for name, data in self.files.items()]
+            listing = [
+                {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
+                for name, data in self.files.items()
+            ]
             body = json.dumps(listing).encode()
             self._headers(body, "application/json")
             self.wfile.write(body)
@@ -70,7 +72,7 @@ class _Hub(BaseHTTPRequestHandler):
             return
         self._headers(body)
         for start in range(0, len(body), 256 * 1024):  # streamed, so the client sees progress
-            self.wfile.write(body[start:start + 256 * 1024])
+            self.wfile.write(body[start : start + 256 * 1024])
 
 
 @pytest.fixture
@@ -106,9 +108,17 @@ try:
 except DownloadCancelled as exc:
     print(json.dumps({{"cancelled": str(exc), "calls": calls}}))
 """
-    env = dict(os.environ, HF_ENDPOINT=endpoint, HF_HUB_OFFLINE="0", HF_HOME=str(models_dir.parent / "hf-home"),
-               HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_ETAG_TIMEOUT="10", HF_HUB_DOWNLOAD_TIMEOUT="10",
-               NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+    env = dict(
+        os.environ,
+        HF_ENDPOINT=endpoint,
+        HF_HUB_OFFLINE="0",
+        HF_HOME=str(models_dir.parent / "hf-home"),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_ETAG_TIMEOUT="10",
+        HF_HUB_DOWNLOAD_TIMEOUT="10",
+        NO_PROXY="127.0.0.1",
+        no_proxy="127.0.0.1",
+    )
     env.pop("HF_TOKEN", None)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -137,6 +147,7 @@ def test_download_stages_renames_records_the_digest_and_reports_progress(hub, tm
     assert any(r.startswith(f"GET /api/models/{REPO}/tree/main") for r in _Hub.requests)
 
     from sapiens_core.hub import verify_file
+
     assert "matches" in verify_file(final)
 
 
@@ -151,9 +162,17 @@ def test_cancelled_download_leaves_no_partial_file(hub, tmp_path):
 
 def test_a_repository_without_the_file_is_one_clear_error(hub, tmp_path, monkeypatch):
     monkeypatch.setattr(_Hub, "files", {"README.md": b"# card\n"})
-    code = (f"from pathlib import Path\nfrom sapiens_core.cards import find_card\nfrom sapiens_core.hub import download\n"
-            f"download(find_card('pose-0.3b-torchscript'), Path({str(tmp_path / 'm')!r}))\n")
-    env = dict(os.environ, HF_ENDPOINT=hub, HF_HUB_OFFLINE="0", HF_HOME=str(tmp_path / "hf-home"),
-               NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+    code = (
+        f"from pathlib import Path\nfrom sapiens_core.cards import find_card\nfrom sapiens_core.hub import download\n"
+        f"download(find_card('pose-0.3b-torchscript'), Path({str(tmp_path / 'm')!r}))\n"
+    )
+    env = dict(
+        os.environ,
+        HF_ENDPOINT=hub,
+        HF_HUB_OFFLINE="0",
+        HF_HOME=str(tmp_path / "hf-home"),
+        NO_PROXY="127.0.0.1",
+        no_proxy="127.0.0.1",
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert out.returncode != 0 and f"{REPO} holds no file for pose-0.3b-torchscript" in out.stderr

@@ -5,8 +5,16 @@ import pytest
 import torch
 
 from sapiens_core.schema import keypoint_schema
-from sapiens_core.tasks import (box_to_center_scale, crop_person, decode_pose, flip_back_heatmaps, flip_images,
-                                image_to_crop, merge_flip_test, normalize)
+from sapiens_core.tasks import (
+    box_to_center_scale,
+    crop_person,
+    decode_pose,
+    flip_back_heatmaps,
+    flip_images,
+    image_to_crop,
+    merge_flip_test,
+    normalize,
+)
 
 from .test_heatmap_decode import HM_H, HM_W, udp_gaussian_heatmaps
 
@@ -50,7 +58,7 @@ def test_flip_back_of_mirrored_output_equals_original():
     np.testing.assert_allclose(flip_back_heatmaps(mirrored, FLIP), original, atol=1e-6)
     merged = merge_flip_test(original, mirrored, FLIP)
     assert merged.dtype == np.float32
-    np.testing.assert_allclose(merged, original, atol=1e-6)   # no 1-pixel shift (shift_heatmap=False)
+    np.testing.assert_allclose(merged, original, atol=1e-6)  # no 1-pixel shift (shift_heatmap=False)
     # Without the channel swap (the lite demo's mistake) left and right points would be averaged together.
     assert np.abs(merge_flip_test(original, mirrored, np.arange(len(FLIP))) - original).max() > 0.45  # peak halved
     t = merge_flip_test(torch.from_numpy(original), torch.from_numpy(mirrored), FLIP)
@@ -63,7 +71,7 @@ def test_decode_pose_puts_flip_merged_keypoints_back_in_the_image():
     keypoints, scores = decode_pose(merge_flip_test(original, mirrored, FLIP), centers, scales)
     expected = pts / [HM_W - 1, HM_H - 1] * scales + centers - scales / 2
     assert keypoints.shape == (1, len(FLIP), 2) and scores.shape == (1, len(FLIP))
-    np.testing.assert_allclose(keypoints[0], expected, atol=1e-3)   # 1e-5 heatmap px, times scale / 191
+    np.testing.assert_allclose(keypoints[0], expected, atol=1e-3)  # 1e-5 heatmap px, times scale / 191
     np.testing.assert_allclose(scores, 1.0, atol=0.01)
     kp_t, _ = decode_pose(torch.from_numpy(original), centers, scales)
     np.testing.assert_allclose(kp_t, keypoints, atol=1e-3)
@@ -77,7 +85,7 @@ def test_flip_test_on_a_mirrored_image_end_to_end():
     batch = normalize([crop_person(image, center, scale)])
     mirror_center = [400 - 1 - center[0], center[1]]
     batch_of_mirror = normalize([crop_person(image[:, ::-1].copy(), mirror_center, scale)])
-    assert np.abs(flip_images(batch) - batch_of_mirror).max() < 0.1   # warp rounding: < 1 grey level
+    assert np.abs(flip_images(batch) - batch_of_mirror).max() < 0.1  # warp rounding: < 1 grey level
     # ...and an image point maps to mirrored crop columns.
     p = np.array([200.25, 300.5])
     a = image_to_crop(p, center, scale)

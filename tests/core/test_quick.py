@@ -34,7 +34,7 @@ def raw():
 
 
 def _expanded(raw, schema):
-    """(rule, side, nodes, targets) for every rule, mirrors expanded through the flip table - independent of the loader."""
+    """(rule, side, nodes, targets) for every rule, mirrors expanded through the flip table, without the loader."""
     flip = {n: schema.names[schema.flip_index[i]] for i, n in enumerate(schema.names)}
     out = []
     for r in raw["rules"]:
@@ -50,6 +50,7 @@ def _expanded(raw, schema):
 
 
 # ---------------------------------------------------------------- (a) the table, without mediapipe
+
 
 def test_table_accounts_for_every_goliath_point_exactly_once(raw, schema):
     names = [t for _, _, _, targets in _expanded(raw, schema) for t in targets if t is not None]
@@ -86,14 +87,18 @@ def test_resample_counts_match_goliath_contours(raw, schema):
     # a lash line: both ends, centre, 6 midpoints = 9 samples
     for line in ("upper_lash_line", "lower_lash_line"):
         for side in "rl":
-            got = [t for _, _, _, targets in polys for t in targets if t and t.startswith(f"{side}_") and t.endswith(line)]
+            got = [
+                t for _, _, _, targets in polys for t in targets if t and t.startswith(f"{side}_") and t.endswith(line)
+            ]
             want = [n for n in schema.names if n.startswith(f"{side}_") and n.endswith(line)]
             assert sorted(got) == sorted(want) and len(want) == 9
     # lips: 2 outer + 2 inner lines, each 2 corners (shared) + midline + 6 midpoints; all 32 names produced
     lips = [n for n in schema.names if schema.groups[schema.index(n)] == "lips"]
-    got = {t for _, _, _, targets in polys for t in targets if t} | {r["target"] for r in raw["rules"] if r["kind"] == "point"}
+    got = {t for _, _, _, targets in polys for t in targets if t} | {
+        r["target"] for r in raw["rules"] if r["kind"] == "point"
+    }
     assert set(lips) <= got and len(lips) == 32
-    for r, _, nodes, targets in polys:
+    for _, _, nodes, targets in polys:
         assert len(nodes) >= 2 and len(targets) >= 2
         if "lip" in json.dumps(targets) or "mouth" in json.dumps(targets):
             assert len(targets) == 5  # corner, eighth, quarter, eighth, midline of one half
@@ -109,8 +114,12 @@ def test_midpoint_numbering_follows_the_spec_eyelid_listing(raw, schema):
     lines (mapped) must number their midpoints the same way, on both eyes (the mirror side via the flip table)."""
     suffix = lambda n, line: n[2:].replace(f"_of_{line}", "")  # noqa: E731
     for side in "rl":
-        eyelid = [suffix(n, "upper_eyelid_line") for n in schema.names if n.startswith(f"{side}_") and n.endswith("upper_eyelid_line")]
-        for r, which, _, targets in _expanded(raw, schema):
+        eyelid = [
+            suffix(n, "upper_eyelid_line")
+            for n in schema.names
+            if n.startswith(f"{side}_") and n.endswith("upper_eyelid_line")
+        ]
+        for r, _, _, targets in _expanded(raw, schema):
             if r["kind"] == "polyline" and targets[0] == f"{side}_outer_end_of_upper_lash_line":
                 assert [suffix(t, "upper_lash_line") for t in targets[:8]] == eyelid
                 break
@@ -128,16 +137,26 @@ def test_loader_summary(raw, schema):
     assert m.schema is schema
     mapped = _mapped_names(raw, schema)
     groups = dict(zip(schema.names, schema.display_groups))
-    expected = {g: (sum(groups[n] == g for n in mapped), list(schema.display_groups).count(g))
-                for g in ("body", "feet", "hands", "face")}
+    expected = {
+        g: (sum(groups[n] == g for n in mapped), list(schema.display_groups).count(g))
+        for g in ("body", "feet", "hands", "face")
+    }
     assert m.coverage() == expected
     assert {schema.names[i] for i in np.flatnonzero(m.mapped_mask())} == mapped
     unlabeled = {t for r in raw["rules"] if r["kind"] == "unlabeled" for t in r["targets"]}
     assert {schema.names[i] for i in m.unlabeled} == unlabeled == set(schema.names) - mapped
     assert expected["hands"] == (40, 40)  # every finger joint has a MediaPipe hand landmark
     # nothing synthesised for the points the issue names as having no counterpart
-    for name in ("neck", "left_acromion", "right_olecranon", "left_small_toe", "l_point_1_of_inner_helix",
-                 "r_midpoint_1_of_upper_crease_line", "l_border_of_pupil_3", "tip_of_nose_bridge"):
+    for name in (
+        "neck",
+        "left_acromion",
+        "right_olecranon",
+        "left_small_toe",
+        "l_point_1_of_inner_helix",
+        "r_midpoint_1_of_upper_crease_line",
+        "l_border_of_pupil_3",
+        "tip_of_nose_bridge",
+    ):
         assert schema.index(name) in m.unlabeled, name
     # subject-side sets feed subject-side names
     assert m.sets_for(schema.index("left_thumb4")) == {"left_hand"}
@@ -148,7 +167,9 @@ def test_loader_summary(raw, schema):
 def test_resample_polyline_ends_and_limits():
     np.testing.assert_allclose(resample_polyline(np.array([[0, 0], [3, 4], [3, 10]]), 2), [[0, 0], [3, 10]])
     # A repeated first node, and a contour shorter than a pixel, are still resampled along their length.
-    np.testing.assert_allclose(resample_polyline(np.array([[0, 0], [0, 0], [4, 0]], float), 3), [[0, 0], [2, 0], [4, 0]])
+    np.testing.assert_allclose(
+        resample_polyline(np.array([[0, 0], [0, 0], [4, 0]], float), 3), [[0, 0], [2, 0], [4, 0]]
+    )
     np.testing.assert_allclose(resample_polyline(np.array([[0, 0], [0.8, 0]]), 3), [[0, 0], [0.4, 0], [0.8, 0]])
     for nodes, count in (([[0, 0]], 3), ([[0, 0], [1, 1]], 1)):
         with pytest.raises(ValueError, match="^need at least 2 nodes and 2 samples$"):
@@ -177,7 +198,7 @@ def test_apply_with_synthetic_landmarks(raw, schema):
     assert kp.shape == (308, 2) and kp.dtype == np.float32 and sc.shape == (308,) and lab.dtype == bool
     i = schema.index
     np.testing.assert_allclose(kp[i("right_thumb4")], lms["right_hand"][4], rtol=1e-6)
-    np.testing.assert_allclose(kp[i("left_forefinger3")], lms["left_hand"][7], rtol=1e-6)   # DIP = first joint
+    np.testing.assert_allclose(kp[i("left_forefinger3")], lms["left_hand"][7], rtol=1e-6)  # DIP = first joint
     np.testing.assert_allclose(kp[i("left_forefinger_third_joint")], lms["left_hand"][5], rtol=1e-6)  # MCP
     np.testing.assert_allclose(kp[i("right_thumb_third_joint")], lms["right_hand"][1], rtol=1e-6)  # CMC
     np.testing.assert_allclose(kp[i("left_wrist")], lms["left_hand"][0], rtol=1e-6)  # hand wrist preferred
@@ -216,11 +237,18 @@ def test_apply_with_synthetic_landmarks(raw, schema):
         m.apply({"pose": np.zeros((17, 2))}, {"pose": np.zeros(17)})
 
 
-@pytest.mark.parametrize("x, y, inside", [
-    (-0.5, -0.5, True), (99.5, 79.5, True),        # the outer edges of the corner pixels (centres at integers)
-    (-0.5001, 10, False), (10, -0.5001, False), (99.5001, 10, False), (10, 79.5001, False),
-    (np.nan, 10, False),
-])
+@pytest.mark.parametrize(
+    "x, y, inside",
+    [
+        (-0.5, -0.5, True),
+        (99.5, 79.5, True),  # the outer edges of the corner pixels (centres at integers)
+        (-0.5001, 10, False),
+        (10, -0.5001, False),
+        (99.5001, 10, False),
+        (10, 79.5001, False),
+        (np.nan, 10, False),
+    ],
+)
 def test_image_bounds_are_the_outer_pixel_edges(schema, x, y, inside):
     # A 100 x 80 image covers x in [-0.5, 99.5] and y in [-0.5, 79.5] when pixel centres sit on integers.
     m = load_mapping()
@@ -246,15 +274,18 @@ def test_scores_of_weighted_and_resampled_points_are_their_weakest_landmark(tmp_
     table["rules"] = [
         {"kind": "point", "target": "neck", "from": [["pose", [[11, 0.5], [12, 0.5]]]]},
         {"kind": "polyline", "set": "pose", "nodes": [23, 25, 27], "targets": line},
-        {"kind": "unlabeled", "reason": "not in this test",
-         "targets": [n for n in schema.names if n not in {"neck", *line}]},
+        {
+            "kind": "unlabeled",
+            "reason": "not in this test",
+            "targets": [n for n in schema.names if n not in {"neck", *line}],
+        },
     ]
     path = tmp_path / "small.json"
     path.write_text(json.dumps(table))
     m = load_mapping(path)
     pose = np.zeros((33, 2))
     pose[11], pose[12] = [10.0, 20.0], [30.0, 24.0]
-    pose[23], pose[25], pose[27] = [0.0, 0.0], [0.0, 30.0], [40.0, 30.0]   # an L of lengths 30 and 40
+    pose[23], pose[25], pose[27] = [0.0, 0.0], [0.0, 30.0], [40.0, 30.0]  # an L of lengths 30 and 40
     vis = np.full(33, 0.9)
     vis[12], vis[25] = 0.4, 0.55
     kp, sc, lab = m.apply({"pose": pose}, {"pose": vis})
@@ -272,25 +303,41 @@ def test_scores_of_weighted_and_resampled_points_are_their_weakest_landmark(tmp_
 
 def _small_table(raw, schema, rules) -> dict:
     """A valid table of our own: the given rules, every other Goliath point listed as unlabeled."""
-    table = {k: json.loads(json.dumps(raw[k])) for k in ("format", "version", "target_schema", "landmark_sets",
-                                                          "scores")}
+    table = {
+        k: json.loads(json.dumps(raw[k])) for k in ("format", "version", "target_schema", "landmark_sets", "scores")
+    }
     named = {t for r in rules for t in ([r["target"]] if "target" in r else r.get("targets", [])) if t}
     flip = {n: schema.names[schema.flip_index[i]] for i, n in enumerate(schema.names)}
     named |= {flip[t] for r in rules if "mirror" in r for t in r["targets"] if t in flip}
-    table["rules"] = rules + [{"kind": "unlabeled", "reason": "not in this test",
-                               "targets": [n for n in schema.names if n not in named]}]
+    table["rules"] = rules + [
+        {"kind": "unlabeled", "reason": "not in this test", "targets": [n for n in schema.names if n not in named]}
+    ]
     return table
 
 
 def test_polyline_targets_include_index_zero_and_skip_nulls(tmp_path, raw, schema):
     # "nose" is Goliath index 0: a polyline may feed it; a null target is a sample nobody receives.
-    table = _small_table(raw, schema, [
-        {"kind": "polyline", "set": "face", "contour": "A_CONTOUR", "nodes": [1, 2, 3],
-         "targets": ["nose", None, "neck"]},
-        {"kind": "polyline", "set": "pose", "contour": "RIGHT_SIDE", "nodes": [12, 24],
-         "targets": ["right_shoulder", None, "right_hip"],
-         "mirror": {"contour": "LEFT_SIDE", "nodes": [11, 23]}},
-    ])
+    table = _small_table(
+        raw,
+        schema,
+        [
+            {
+                "kind": "polyline",
+                "set": "face",
+                "contour": "A_CONTOUR",
+                "nodes": [1, 2, 3],
+                "targets": ["nose", None, "neck"],
+            },
+            {
+                "kind": "polyline",
+                "set": "pose",
+                "contour": "RIGHT_SIDE",
+                "nodes": [12, 24],
+                "targets": ["right_shoulder", None, "right_hip"],
+                "mirror": {"contour": "LEFT_SIDE", "nodes": [11, 23]},
+            },
+        ],
+    )
     path = tmp_path / "t.json"
     path.write_text(json.dumps(table))
     m = load_mapping(path)
@@ -322,50 +369,106 @@ def test_polyline_targets_include_index_zero_and_skip_nulls(tmp_path, raw, schem
 _NECK = {"kind": "point", "target": "neck", "from": [["pose", [[11, 0.5], [12, 0.5]]]]}
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda t: t["rules"][0]["from"].__setitem__(0, ["hands", 3]),
-     "rule 0 (point): unknown landmark set 'hands' (known: pose, face, left_hand, right_hand)"),
-    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", "11"]), "a source is an index or a list of [index, weight]"),
-    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", True]), "a source is an index or a list of [index, weight]"),
-    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", []]), "a weighted source is a non-empty list"),
-    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [[11, 0.5, 1]]]), "a weighted source is a non-empty list"),
-    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [11, 1.0]]), "a weighted source is a non-empty list"),
-    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [[11.0, 1.0]]]), "landmark indices must be integers"),
-    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [[True, 1.0]]]), "landmark indices must be integers"),
-    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", 33]), "index 33 outside pose 0..32"),
-    (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", -1]), "index -1 outside pose 0..32"),
-    (lambda t: t["rules"][0].__setitem__("from", []), "rule 0 (point): no sources"),
-    (lambda t: t["rules"][0].__setitem__("target", 5), "target must be a Goliath keypoint name"),
-    (lambda t: t.__setitem__("format", "labelme"), "not a version-1 sapiens-studio/landmark-mapping file"),
-    (lambda t: t.__setitem__("version", 2), "not a version-1 sapiens-studio/landmark-mapping file"),
-    (lambda t: t.__setitem__("target_schema", "nope"), "unknown target schema"),
-    (lambda t: t["scores"].__setitem__("pose", "confidence"), "scores.pose: unknown score source 'confidence'"),
-    (lambda t: t["scores"].__setitem__("face", 0), 'scores.face: need a constant in (0, 1] or "visibility"'),
-    (lambda t: t["scores"].__setitem__("face", 1.5), 'scores.face: need a constant in (0, 1]'),
-    (lambda t: t["scores"].__setitem__("face", True), 'scores.face: need a constant in (0, 1]'),
-    (lambda t: t["rules"].append({"kind": "polyline", "set": "pose", "nodes": [23], "targets": ["left_hip", "left_knee"]}),
-     "rule 2 (polyline): a polyline needs >= 2 nodes and >= 2 targets"),
-    (lambda t: t["rules"].append({"kind": "polyline", "set": "pose", "nodes": [23, 25], "targets": [None, None]}),
-     "every target is null"),
-    (lambda t: t["rules"].append({"kind": "polyline", "set": "face", "nodes": [1, 2, 3], "targets": ["nose", None, "neck"],
-                                  "mirror": {"nodes": [4, 5]}}), "mirror has 2 nodes, rule has 3"),
-    (lambda t: t["rules"][-1].__setitem__("reason", ""), "say why these points stay unlabeled"),
-    (lambda t: t["rules"].append({"kind": "curve"}), "unknown rule kind 'curve'"),
-    (lambda t: t.__setitem__("rules", 5), "malformed mapping table (TypeError"),
-    (lambda t: t["rules"].insert(1, {"kind": "point", "target": "neck", "from": [["pose", 0]]}),
-     "rule 1 (point): 'neck' is already produced by rule 0 (point)"),
-    (lambda t: t["rules"].append({"kind": "polyline", "set": "face", "nodes": [1, 500], "targets": ["nose", "neck"]}),
-     "rule 2 (polyline): index 500 outside face 0..477"),
-    (lambda t: t["rules"].append({"kind": "polyline", "set": "face", "nodes": [1, 2], "targets": ["neck", None]}),
-     "rule 2 (polyline): 'neck' is already produced by rule 0 (point)"),
-    (lambda t: t["rules"].insert(1, {"kind": "unlabeled", "reason": "x", "targets": ["neck"]}),
-     "rule 1 (unlabeled): 'neck' is already produced by rule 0 (point)"),
-    (lambda t: t["rules"][-1].pop("reason"), "say why these points stay unlabeled"),
-    (lambda t: t["rules"].append({"kind": "polyline", "set": "face", "nodes": [1, 2], "targets": ["snout", None],
-                                  "mirror": {"nodes": [3, 4]}}), "goliath_308 has no keypoint 'snout'"),
-    (lambda t: t["rules"].pop(), "307 goliath_308 points are in no rule (list them as 'unlabeled'), "
-                                 "e.g. ['nose', 'left_eye', 'right_eye']"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda t: t["rules"][0]["from"].__setitem__(0, ["hands", 3]),
+            "rule 0 (point): unknown landmark set 'hands' (known: pose, face, left_hand, right_hand)",
+        ),
+        (
+            lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", "11"]),
+            "a source is an index or a list of [index, weight]",
+        ),
+        (
+            lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", True]),
+            "a source is an index or a list of [index, weight]",
+        ),
+        (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", []]), "a weighted source is a non-empty list"),
+        (
+            lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [[11, 0.5, 1]]]),
+            "a weighted source is a non-empty list",
+        ),
+        (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [11, 1.0]]), "a weighted source is a non-empty list"),
+        (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [[11.0, 1.0]]]), "landmark indices must be integers"),
+        (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", [[True, 1.0]]]), "landmark indices must be integers"),
+        (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", 33]), "index 33 outside pose 0..32"),
+        (lambda t: t["rules"][0]["from"].__setitem__(0, ["pose", -1]), "index -1 outside pose 0..32"),
+        (lambda t: t["rules"][0].__setitem__("from", []), "rule 0 (point): no sources"),
+        (lambda t: t["rules"][0].__setitem__("target", 5), "target must be a Goliath keypoint name"),
+        (lambda t: t.__setitem__("format", "labelme"), "not a version-1 sapiens-studio/landmark-mapping file"),
+        (lambda t: t.__setitem__("version", 2), "not a version-1 sapiens-studio/landmark-mapping file"),
+        (lambda t: t.__setitem__("target_schema", "nope"), "unknown target schema"),
+        (lambda t: t["scores"].__setitem__("pose", "confidence"), "scores.pose: unknown score source 'confidence'"),
+        (lambda t: t["scores"].__setitem__("face", 0), 'scores.face: need a constant in (0, 1] or "visibility"'),
+        (lambda t: t["scores"].__setitem__("face", 1.5), "scores.face: need a constant in (0, 1]"),
+        (lambda t: t["scores"].__setitem__("face", True), "scores.face: need a constant in (0, 1]"),
+        (
+            lambda t: t["rules"].append(
+                {"kind": "polyline", "set": "pose", "nodes": [23], "targets": ["left_hip", "left_knee"]}
+            ),
+            "rule 2 (polyline): a polyline needs >= 2 nodes and >= 2 targets",
+        ),
+        (
+            lambda t: t["rules"].append(
+                {"kind": "polyline", "set": "pose", "nodes": [23, 25], "targets": [None, None]}
+            ),
+            "every target is null",
+        ),
+        (
+            lambda t: t["rules"].append(
+                {
+                    "kind": "polyline",
+                    "set": "face",
+                    "nodes": [1, 2, 3],
+                    "targets": ["nose", None, "neck"],
+                    "mirror": {"nodes": [4, 5]},
+                }
+            ),
+            "mirror has 2 nodes, rule has 3",
+        ),
+        (lambda t: t["rules"][-1].__setitem__("reason", ""), "say why these points stay unlabeled"),
+        (lambda t: t["rules"].append({"kind": "curve"}), "unknown rule kind 'curve'"),
+        (lambda t: t.__setitem__("rules", 5), "malformed mapping table (TypeError"),
+        (
+            lambda t: t["rules"].insert(1, {"kind": "point", "target": "neck", "from": [["pose", 0]]}),
+            "rule 1 (point): 'neck' is already produced by rule 0 (point)",
+        ),
+        (
+            lambda t: t["rules"].append(
+                {"kind": "polyline", "set": "face", "nodes": [1, 500], "targets": ["nose", "neck"]}
+            ),
+            "rule 2 (polyline): index 500 outside face 0..477",
+        ),
+        (
+            lambda t: t["rules"].append(
+                {"kind": "polyline", "set": "face", "nodes": [1, 2], "targets": ["neck", None]}
+            ),
+            "rule 2 (polyline): 'neck' is already produced by rule 0 (point)",
+        ),
+        (
+            lambda t: t["rules"].insert(1, {"kind": "unlabeled", "reason": "x", "targets": ["neck"]}),
+            "rule 1 (unlabeled): 'neck' is already produced by rule 0 (point)",
+        ),
+        (lambda t: t["rules"][-1].pop("reason"), "say why these points stay unlabeled"),
+        (
+            lambda t: t["rules"].append(
+                {
+                    "kind": "polyline",
+                    "set": "face",
+                    "nodes": [1, 2],
+                    "targets": ["snout", None],
+                    "mirror": {"nodes": [3, 4]},
+                }
+            ),
+            "goliath_308 has no keypoint 'snout'",
+        ),
+        (
+            lambda t: t["rules"].pop(),
+            "307 goliath_308 points are in no rule (list them as 'unlabeled'), e.g. ['nose', 'left_eye', 'right_eye']",
+        ),
+    ],
+)
 def test_loader_names_the_file_and_the_problem(tmp_path, raw, schema, change, message):
     table = _small_table(raw, schema, [json.loads(json.dumps(_NECK))])
     change(table)
@@ -385,8 +488,9 @@ def test_unreadable_tables_name_the_file(tmp_path):
 
 
 def test_loader_accepts_the_edges_of_what_is_allowed(tmp_path, raw, schema):
-    table = _small_table(raw, schema, [{"kind": "point", "target": "neck",
-                                        "from": [["pose", [[0, 0.25], [32, 0.75]]]]}])
+    table = _small_table(
+        raw, schema, [{"kind": "point", "target": "neck", "from": [["pose", [[0, 0.25], [32, 0.75]]]]}]
+    )
     table["scores"]["face"] = 1  # (0, 1] includes 1, written as an integer
     path = tmp_path / "ok.json"
     path.write_text(json.dumps(table))
@@ -400,14 +504,17 @@ def test_loader_accepts_the_edges_of_what_is_allowed(tmp_path, raw, schema):
     np.testing.assert_allclose(kp[schema.index("neck")], [7.0, 5.0])
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d["rules"].append({"kind": "point", "target": "nose", "from": [["pose", 0]]}), "already produced"),
-    (lambda d: d["rules"].pop(0), "in no rule"),
-    (lambda d: d["rules"][0]["from"].__setitem__(0, ["pose", 33]), "outside pose"),
-    (lambda d: d["rules"][0].__setitem__("target", "snout"), "no keypoint"),
-    (lambda d: d["rules"][0]["from"].__setitem__(0, ["face", [[1, 0.5], [2, 0.6]]]), "weights"),
-    (lambda d: d.pop("rules"), "malformed"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["rules"].append({"kind": "point", "target": "nose", "from": [["pose", 0]]}), "already produced"),
+        (lambda d: d["rules"].pop(0), "in no rule"),
+        (lambda d: d["rules"][0]["from"].__setitem__(0, ["pose", 33]), "outside pose"),
+        (lambda d: d["rules"][0].__setitem__("target", "snout"), "no keypoint"),
+        (lambda d: d["rules"][0]["from"].__setitem__(0, ["face", [[1, 0.5], [2, 0.6]]]), "weights"),
+        (lambda d: d.pop("rules"), "malformed"),
+    ],
+)
 def test_loader_rejects_bad_tables(tmp_path, raw, edit, message):
     data = json.loads(json.dumps(raw))
     edit(data)
@@ -460,13 +567,16 @@ def test_polylines_are_chains_of_the_named_mediapipe_contours(raw, schema):
 
 # ---------------------------------------------------------------- (b) MediaPipe Holistic for real
 
+
 @pytest.fixture(scope="module")
 def quick():
     pytest.importorskip("mediapipe")
     from sapiens_core.quick import QuickModel, quick_available
+
     if not quick_available():
         pytest.skip("mediapipe without the legacy Holistic solution")
     from PIL import Image
+
     image = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
     model = QuickModel()
     result = model.predict(image)
@@ -502,8 +612,20 @@ def test_real_run_shapes_and_unlabeled(quick, raw, schema):
 def test_real_run_geometry(quick, schema):
     _, image, r, _ = quick
     P = lambda n: r.keypoints[schema.index(n)]  # noqa: E731
-    for n in ("nose", "left_eye", "right_eye", "left_shoulder", "right_shoulder", "left_wrist", "right_wrist",
-              "tip_of_nose", "tip_of_chin", "center_of_cupid_bow", "l_center_of_iris", "r_center_of_iris"):
+    for n in (
+        "nose",
+        "left_eye",
+        "right_eye",
+        "left_shoulder",
+        "right_shoulder",
+        "left_wrist",
+        "right_wrist",
+        "tip_of_nose",
+        "tip_of_chin",
+        "center_of_cupid_bow",
+        "l_center_of_iris",
+        "r_center_of_iris",
+    ):
         assert r.labeled[schema.index(n)], n
     face_idx = [i for i, g in enumerate(schema.display_groups) if g == "face" and r.labeled[i]]
     fx0, fy0 = r.keypoints[face_idx].min(axis=0)
@@ -513,12 +635,15 @@ def test_real_run_geometry(quick, schema):
     nose = P("nose")
     assert fx0 < nose[0] < fx1 and fy0 < nose[1] < fy1
     assert P("left_eye")[1] < nose[1] and P("right_eye")[1] < nose[1]
-    assert P("left_eye")[0] > P("right_eye")[0]            # subject's left is on the image's right
+    assert P("left_eye")[0] > P("right_eye")[0]  # subject's left is on the image's right
     assert P("l_outer_end_of_upper_lash_line")[0] > P("l_inner_end_of_upper_lash_line")[0]
     assert P("r_outer_end_of_upper_lash_line")[0] < P("r_inner_end_of_upper_lash_line")[0]
     assert P("end_of_l_eyebrow")[0] > P("upper_startpoint_of_l_eyebrow")[0]
     assert P("l_outer_corner_of_mouth")[0] > P("r_outer_corner_of_mouth")[0]
-    assert P("center_of_cupid_bow")[1] > P("tip_of_nose")[1] and P("center_of_lower_outer_lip")[1] > P("center_of_cupid_bow")[1]
+    assert (
+        P("center_of_cupid_bow")[1] > P("tip_of_nose")[1]
+        and P("center_of_lower_outer_lip")[1] > P("center_of_cupid_bow")[1]
+    )
     assert P("tip_of_chin")[1] > P("center_of_lower_outer_lip")[1]
     for eye in ("upper", "lower"):
         assert P(f"r_centerpoint_of_{eye}_lash_line")[1] > P("upper_midpoint_1_of_r_eyebrow")[1]
@@ -545,9 +670,9 @@ def test_real_run_person_mask(quick):
     _, image, r, _ = quick
     m = r.person_mask
     assert m is not None and m.dtype == bool and m.shape == image.shape[:2]
-    for x, y in ((222, 128), (215, 330), (150, 400), (300, 400)):   # face, chest, both sides of the suit
+    for x, y in ((222, 128), (215, 330), (150, 400), (300, 400)):  # face, chest, both sides of the suit
         assert m[y, x], (x, y)
-    for x, y in ((0, 0), (511, 0), (0, 511), (420, 150)):          # corners, the shuttle model
+    for x, y in ((0, 0), (511, 0), (0, 511), (420, 150)):  # corners, the shuttle model
         assert not m[y, x], (x, y)
     assert 0.25 < m.mean() < 0.65
 
@@ -583,6 +708,7 @@ def test_real_run_misc(quick):  # its speed is measured in bench/, not asserted 
 def test_closed_model_raises():
     pytest.importorskip("mediapipe")
     from sapiens_core.quick import QuickModel, quick_available
+
     if not quick_available():
         pytest.skip("mediapipe without the legacy Holistic solution")
     m = QuickModel()

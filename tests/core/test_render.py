@@ -45,19 +45,19 @@ def test_keypoint_of_known_colour_at_its_pixel():
     assert tuple(out[40, 30]) == tuple(COCO17.colors[0]) == (51, 153, 255)
     assert tuple(out[20, 100]) == (0, 255, 0)
     assert tuple(out[90, 130]) == (255, 128, 0)
-    assert tuple(out[40, 36]) == BACKGROUND     # a radius-4 dot ends before 6 px
-    assert (image == BACKGROUND).all()           # the input is not drawn on
+    assert tuple(out[40, 36]) == BACKGROUND  # a radius-4 dot ends before 6 px
+    assert (image == BACKGROUND).all()  # the input is not drawn on
 
 
 def test_link_between_two_points():
-    a, b = 5, 6                                  # left-right shoulder link, blue in the schema
-    link = [tuple(l) for l in COCO17.skeleton.tolist()].index((a, b))
+    a, b = 5, 6  # left-right shoulder link, blue in the schema
+    link = [tuple(pair) for pair in COCO17.skeleton.tolist()].index((a, b))
     color = tuple(COCO17.skeleton_colors[link])
     doc = _doc(_person({a: (20, 60, 0.9), b: (140, 60, 0.9)}))
     out = render_overlay(_canvas(), doc, radius=3, thickness=3)
-    for x in (50, 80, 110):                      # along the line, well away from the end dots
+    for x in (50, 80, 110):  # along the line, well away from the end dots
         assert tuple(out[60, x]) == color
-    assert tuple(out[55, 80]) == BACKGROUND      # 3 px thick: 5 px off the line is untouched
+    assert tuple(out[55, 80]) == BACKGROUND  # 3 px thick: 5 px off the line is untouched
     # With one end below the threshold there is no link (and no dot for that end).
     doc = _doc(_person({a: (20, 60, 0.9), b: (140, 60, 0.2)}))
     out = render_overlay(_canvas(), doc, radius=3, thickness=3)
@@ -66,12 +66,12 @@ def test_link_between_two_points():
 
 def test_low_score_and_unlabeled_points_are_not_drawn():
     person = _person({0: (30, 40, 0.29), 1: (60, 40, 0.3), 2: (90, 40, 0.9)})
-    person.visibility[2] = 0                     # a human removed this label
+    person.visibility[2] = 0  # a human removed this label
     out = render_overlay(_canvas(), _doc(person), radius=4, kpt_threshold=0.3)
-    assert tuple(out[40, 30]) == BACKGROUND      # below the threshold
+    assert tuple(out[40, 30]) == BACKGROUND  # below the threshold
     assert tuple(out[40, 60]) == tuple(COCO17.colors[1])  # at the threshold: drawn (score >= thr)
-    assert tuple(out[40, 90]) == BACKGROUND      # unlabeled
-    person.source[0] = SOURCE_HUMAN              # a human placed it: drawn whatever its score
+    assert tuple(out[40, 90]) == BACKGROUND  # unlabeled
+    person.source[0] = SOURCE_HUMAN  # a human placed it: drawn whatever its score
     out = render_overlay(_canvas(), _doc(person), radius=4, kpt_threshold=0.3)
     assert tuple(out[40, 30]) == tuple(COCO17.colors[0])
 
@@ -80,7 +80,7 @@ def test_part_map_is_blended_with_the_palette():
     part_map = np.zeros((120, 160), np.uint8)
     part_map[10:50, 20:80] = 5
     out = render_overlay(_canvas(), _doc(part_map=part_map), seg_opacity=0.5)
-    for (y, x), cls in (((30, 50), 5), ((100, 150), 0)):   # the background class is coloured too, as in the demos
+    for (y, x), cls in (((30, 50), 5), ((100, 150), 0)):  # the background class is coloured too, as in the demos
         expected = np.array(BACKGROUND) * 0.5 + PARTS.colors[cls].astype(float) * 0.5
         assert np.abs(out[y, x].astype(float) - expected).max() <= 1
     assert (render_overlay(_canvas(), _doc(part_map=part_map), seg_opacity=0.0) == BACKGROUND).all()
@@ -132,7 +132,7 @@ def test_threshold_boundary_points_inclusive_links_strict():
     # At exactly the threshold a dot is drawn and a link is not, as in the official demos; one float32 step
     # above it both are, one step below neither.
     a, b = 5, 6
-    link = [tuple(l) for l in COCO17.skeleton.tolist()].index((a, b))
+    link = [tuple(pair) for pair in COCO17.skeleton.tolist()].index((a, b))
     color = tuple(COCO17.skeleton_colors[link])
     step_up = float(np.nextafter(np.float32(0.25), np.float32(1)))
     step_down = float(np.nextafter(np.float32(0.25), np.float32(0)))

@@ -6,9 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sapiens_core.schema import (class_schema, class_schema_names, keypoint_schema, keypoint_schema_for_count,
-                                 keypoint_schema_names)
-from sapiens_core.schema import generate
+from sapiens_core.schema import (
+    class_schema,
+    class_schema_names,
+    generate,
+    keypoint_schema,
+    keypoint_schema_for_count,
+    keypoint_schema_names,
+)
 
 # The project's own copy of the specification's tables (see its README), so these tests run on every clone.
 SPEC_DIR = Path(__file__).resolve().parents[1] / "data" / "spec"
