@@ -62,10 +62,10 @@ bench: setup
 	$(PY) -m bench
 
 # Mutation testing (slow: minutes per module; not part of CI). MODULES= limits it, e.g.
-# make mutate MODULES=sapiens_core/tasks/heatmap.py MUTATE_TIMEOUT=900; see tools/mutate.py.
+# make mutate MODULES=sapiens_core/tasks/heatmap.py MUTATE_TIMEOUT=900; see tests/mutate.py.
 MUTATE_TIMEOUT ?= 1800
 mutate: setup
-	$(PY) tools/mutate.py --timeout $(MUTATE_TIMEOUT) $(MODULES)
+	$(PY) tests/mutate.py --timeout $(MUTATE_TIMEOUT) $(MODULES)
 
 # One-folder app bundle in dist/sapiens-studio/ (start it with dist/sapiens-studio/sapiens-studio).
 bundle: setup

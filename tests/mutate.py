@@ -6,9 +6,9 @@ than the mutants of a small module, so every module below gets its own scratch c
 ``build/mutate/<module>/`` with a table that mutates only that file and selects only its tests. Results stay in
 that folder (``mutmut results`` / ``mutmut show NAME`` work there), a summary is printed per module.
 
-    python tools/mutate.py                                   # every module in MODULES
-    python tools/mutate.py sapiens_core/tasks/heatmap.py     # one module
-    python tools/mutate.py --timeout 900 --max-children 2 ...
+    python tests/mutate.py                                   # every module in MODULES
+    python tests/mutate.py sapiens_core/tasks/heatmap.py     # one module
+    python tests/mutate.py --timeout 900 --max-children 2 ...
 
 Why mutmut 3 and not cosmic-ray: it installs beside the pinned stack with no conflicts, needs no session database
 or config file per run, and its fork-per-mutant runner keeps torch and numpy imported once per module.
