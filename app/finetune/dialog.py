@@ -388,3 +388,4 @@ class FinetuneDialog(QDialog):
             if not self.process.wait(msecs):
                 self.process.stop()  # the second stop kills
                 self.process.wait(2000)
+        self.close()  # a top-level window of its own: it would otherwise outlive the main window

@@ -41,3 +41,11 @@ def main_window(qtbot):
     yield window
     window.runner.cancel_all()
     window.runner.wait(10000)
+    # Dialogs the test opened (finetune, export) are top-level windows that outlive a closed parent until it is
+    # deleted; left visible they keep hover events from the next test's window.
+    from PySide6.QtWidgets import QApplication
+
+    for widget in QApplication.topLevelWidgets():
+        if widget is not window and widget.isVisible() and widget.window() is not None:
+            if widget.parent() is window:
+                widget.close()

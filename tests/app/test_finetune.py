@@ -95,8 +95,10 @@ def test_stop_saves_a_checkpoint_and_resume_finishes_the_run(main_window, qtbot,
     images, dialog = open_project(main_window, qtbot, tmp_path / "images", 2)
     dialog.extra_edit.setText(FAST)
     dialog.split_edit.setText("train=1")
-    dialog.epochs.setValue(4)
-    dialog.batch_size.setValue(1)  # 2 steps an epoch, 8 in all
+    # 2 steps an epoch, 80 in all: long enough that Stop (sent once the curve, read every 500 ms, shows a step)
+    # lands well before the end even on a fast machine.
+    dialog.epochs.setValue(40)
+    dialog.batch_size.setValue(1)
 
     dialog.start_button.click()
     # Stop once training has begun (the trainer's SIGTERM handler is in place from its first step on).
@@ -109,7 +111,7 @@ def test_stop_saves_a_checkpoint_and_resume_finishes_the_run(main_window, qtbot,
     run_dir = dialog.run_dir
     assert (run_dir / "last.pth").is_file() and not (run_dir / "final.pth").exists()
     stopped_at = dialog.curves.curves.steps[-1]
-    assert stopped_at < 8
+    assert stopped_at < 80
     assert dialog.resume_button.isEnabled()
 
     dialog.resume_button.click()
@@ -117,4 +119,4 @@ def test_stop_saves_a_checkpoint_and_resume_finishes_the_run(main_window, qtbot,
     assert dialog.state == "finished", dialog.log.toPlainText()[-3000:]
     assert (run_dir / "final.pth").is_file()
     # The curve carries on from where it stopped: every step once, up to the last.
-    assert dialog.curves.curves.steps == [float(s) for s in range(1, 9)]
+    assert dialog.curves.curves.steps == [float(s) for s in range(1, 81)]

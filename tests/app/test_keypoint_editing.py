@@ -100,6 +100,12 @@ def test_drag_a_keypoint_stores_it_as_human_and_undo_redo_restore(qtbot, window)
 
 
 def test_hover_names_the_point_and_selection_highlights_its_links(qtbot, window):
+    # Hover events go to the active window, and Qt sends no move event when the pointer is already where it is
+    # sent (an earlier test may have left a window active or the pointer there): activate, come from elsewhere.
+    window.raise_()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    qtbot.mouseMove(window.view.viewport(), at(window, 5, 5))
     qtbot.mouseMove(window.view.viewport(), at(window, *POSITIONS["left_wrist"]))
     qtbot.waitUntil(lambda: "left_wrist" in window.hover_label.text(), timeout=2000)
     click(qtbot, window, *POSITIONS["left_wrist"])

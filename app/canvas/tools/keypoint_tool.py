@@ -36,6 +36,9 @@ class KeypointTool(QObject):
         self.placing: str | None = None  # keypoint name to place with the next click
         self.adding_person = False
         self._drag: dict | None = None
+        # Compared by identity in eventFilter: during the window's destruction events still arrive after the
+        # view's C++ object is gone, and asking it for its viewport then would raise.
+        self._viewport = view.viewport()
         view.viewport().installEventFilter(self)
         view.installEventFilter(self)
         selection.changed.connect(self.refresh_overlay)
@@ -161,7 +164,7 @@ class KeypointTool(QObject):
         kind = event.type()
         if obj is self.view and kind == QEvent.Type.KeyPress:
             return self._key(event)
-        if obj is not self.view.viewport():
+        if obj is not self._viewport:
             return False
         if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
             return self._press(event)

@@ -46,6 +46,9 @@ class PaintController(QObject):
     def __init__(self, view: QGraphicsView, scene, model, parent=None):
         super().__init__(parent)
         self.view, self.scene, self.model = view, scene, model
+        # Kept to compare events' targets by identity: while the window is being destroyed, events still reach
+        # this filter after the view's C++ object is gone, and asking the view for its viewport would raise.
+        self._viewport = view.viewport()
         self.settings = PaintSettings(self)
         # Makes a document for an image that has none yet (set by the window); None: painting needs one.
         self.new_document: Callable[[], object] | None = None
@@ -143,7 +146,7 @@ class PaintController(QObject):
         if tool is None:
             return False
         kind = event.type()
-        if obj is self.view.viewport():
+        if obj is self._viewport:
             if kind in MOUSE_EVENTS:
                 return self._mouse(tool, kind, event)
             if kind == QEvent.Type.Wheel and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
