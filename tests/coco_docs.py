@@ -30,8 +30,14 @@ def person(pid: int, rng: np.random.Generator, x0: float, y0: float = 20, box: b
     visibility[::11] = 1
     xy[visibility == 0] = 0
     keypoints = np.concatenate([xy, scores[:, None]], axis=1)
-    return Person(pid, keypoints, visibility, source,
-                  np.array([x0 - 5, y0 - 5, x0 + 155, y0 + 185], np.float32) if box else None, 0.875 if box else None)
+    return Person(
+        pid,
+        keypoints,
+        visibility,
+        source,
+        np.array([x0 - 5, y0 - 5, x0 + 155, y0 + 185], np.float32) if box else None,
+        0.875 if box else None,
+    )
 
 
 def documents(tmp_path: Path) -> list[Annotation]:
@@ -47,11 +53,26 @@ def documents(tmp_path: Path) -> list[Annotation]:
     normal = np.zeros((h, w, 3), np.float32)
     normal[..., 2] = 1
     normal[~fg] = np.nan
-    a = Annotation(str(images / "a.jpg"), (w, h), "goliath_308", "sapiens_28",
-                   persons=[person(0, rng, 20), person(4, rng, 200)],
-                   part_map=part_map, foreground=fg, depth=depth, normal=normal, reviewed=True)
-    b = Annotation(str(images / "sub" / "b.jpg"), (320, 240), "goliath_308", "sapiens_28",
-                   persons=[person(0, rng, 100)], foreground=fg[:, :320].copy())
+    a = Annotation(
+        str(images / "a.jpg"),
+        (w, h),
+        "goliath_308",
+        "sapiens_28",
+        persons=[person(0, rng, 20), person(4, rng, 200)],
+        part_map=part_map,
+        foreground=fg,
+        depth=depth,
+        normal=normal,
+        reviewed=True,
+    )
+    b = Annotation(
+        str(images / "sub" / "b.jpg"),
+        (320, 240),
+        "goliath_308",
+        "sapiens_28",
+        persons=[person(0, rng, 100)],
+        foreground=fg[:, :320].copy(),
+    )
     c = Annotation(str(images / "empty.jpg"), (64, 48), "goliath_308")
     for doc, stem in ((a, "a"), (b, "b"), (c, "empty")):
         doc.save(tmp_path / "docs" / f"{stem}.json")
@@ -72,8 +93,15 @@ def import_all(fmt: str, src: Path, **options) -> list[ImportedImage | ImportPro
 
 
 def as_document(image: ImportedImage) -> Annotation:
-    return Annotation(str(image.image_path), image.size, image.keypoint_schema, image.class_schema,
-                      image.persons, reviewed=image.reviewed, **image.layers)
+    return Annotation(
+        str(image.image_path),
+        image.size,
+        image.keypoint_schema,
+        image.class_schema,
+        image.persons,
+        reviewed=image.reviewed,
+        **image.layers,
+    )
 
 
 def quiet(fn, *args, **kwargs):

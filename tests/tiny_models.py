@@ -26,8 +26,15 @@ from sapiens_core.task_specs import INPUT_SIZE, task_spec
 FORMATS = ("torchscript", "exported", "pth", "onnx")
 
 
-def build_tiny_model(task: str, num_outputs: int | None = None, embed_dim: int = 128, layers: int = 2,
-                     heads: int = 2, head_channels: int = 32, seed: int = 0) -> SapiensModel:
+def build_tiny_model(
+    task: str,
+    num_outputs: int | None = None,
+    embed_dim: int = 128,
+    layers: int = 2,
+    heads: int = 2,
+    head_channels: int = 32,
+    seed: int = 0,
+) -> SapiensModel:
     torch.manual_seed(seed)
     arch = ArchSpec(f"tiny-{embed_dim}x{layers}", embed_dim, layers, heads)
     return build_model(task, arch, num_outputs=num_outputs, head_channels=head_channels).eval()
@@ -39,6 +46,7 @@ def example_input(batch: int = 1, seed: int = 1) -> torch.Tensor:
 
 
 # --- a stand-in for mmengine's ConfigDict, only importable while a fake .pth is being written -------------
+
 
 class _AddictLikeDict(dict):
     """Pickles like addict.Dict (mmengine's ConfigDict base): instance attributes plus __getstate__ -> self."""
@@ -79,11 +87,18 @@ def fake_mmengine():
 
 def _save_pth(model: SapiensModel, path: Path) -> None:
     with fake_mmengine() as config_dict:
-        cfg = config_dict(type="TopdownPoseEstimator" if model.task == "pose" else "EncoderDecoder",
-                          data_preprocessor=config_dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]))
-        meta = {"mmengine_version": "0.10.3", "epoch": 3, "seed": np.int64(0),
-                "dataset_meta": config_dict(classes=("a", "b"), sigmas=np.linspace(0.0, 1.0, 5, dtype=np.float32)),
-                "cfg": cfg, "hook_msgs": {"best_score": np.float64(0.5)}}
+        cfg = config_dict(
+            type="TopdownPoseEstimator" if model.task == "pose" else "EncoderDecoder",
+            data_preprocessor=config_dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]),
+        )
+        meta = {
+            "mmengine_version": "0.10.3",
+            "epoch": 3,
+            "seed": np.int64(0),
+            "dataset_meta": config_dict(classes=("a", "b"), sigmas=np.linspace(0.0, 1.0, 5, dtype=np.float32)),
+            "cfg": cfg,
+            "hook_msgs": {"best_score": np.float64(0.5)},
+        }
         torch.save({"state_dict": model.state_dict(), "meta": meta}, path)
 
 
@@ -107,9 +122,16 @@ def _save_onnx(model: SapiensModel, path: Path) -> None:
     # The TorchScript-based exporter takes ~0.3 s here against ~3.5 s for the dynamo one, same outputs to 1e-6.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (example_input(1),), str(path), dynamo=False, input_names=["input"],
-                          output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                          opset_version=17)
+        torch.onnx.export(
+            model,
+            (example_input(1),),
+            str(path),
+            dynamo=False,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            opset_version=17,
+        )
 
 
 _SAVERS = {"torchscript": _save_torchscript, "exported": _save_exported, "pth": _save_pth, "onnx": _save_onnx}
@@ -122,6 +144,7 @@ def save_checkpoint(model: SapiensModel, path: str | os.PathLike, fmt: str) -> P
 
 
 # --- broken and hostile files ----------------------------------------------------------------------------
+
 
 class _RunsShell:
     def __init__(self, command: str) -> None:
@@ -151,4 +174,3 @@ def write_truncated_copy(src: str | os.PathLike, dst: str | os.PathLike, fractio
 
 def rename_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     return Path(shutil.copyfile(src, dst))
-

@@ -27,6 +27,7 @@ RUN_TIMEOUT = 60_000  # ms; loading the tiny models and one image take a few sec
 
 # ------------------------------------------------------------------------------------------------ helpers
 
+
 def write_image(path: Path, seed: int, size=(64, 48)) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rgb = np.random.default_rng(seed).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
@@ -39,12 +40,14 @@ def drop(window, paths) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     centre = window.rect().center()
-    enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted(), "the window refused the drag"
-    event = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(window, event)
     assert event.isAccepted()
 
@@ -109,8 +112,12 @@ def isolated_points(doc: Annotation, threshold: float, radius: float):
     """(x, y, rgb, score) of shown keypoints inside the image with no differently coloured shown point near."""
     colors = keypoint_schema(doc.keypoint_schema).colors
     w, h = doc.image_size
-    pts = [(p.keypoints[i], colors[i]) for p in doc.persons for i in range(len(p.keypoints))
-           if p.visibility[i] > 0 and p.keypoints[i, 2] >= threshold]
+    pts = [
+        (p.keypoints[i], colors[i])
+        for p in doc.persons
+        for i in range(len(p.keypoints))
+        if p.visibility[i] > 0 and p.keypoints[i, 2] >= threshold
+    ]
     xy = np.array([k[:2] for k, _ in pts])
     out = []
     for (x, y, score), rgb in pts:
@@ -127,6 +134,7 @@ def close_to(pixel, rgb, tol: int = 3) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------ opening
+
 
 def test_drop_images_and_a_folder_then_step_and_filter(qtbot, main_window, tmp_path):
     window = main_window
@@ -187,8 +195,10 @@ def test_dropping_a_video_opens_it_in_the_capture_panel(qtbot, main_window, tmp_
 
 # ------------------------------------------------------------------------------------------------ running
 
+
 def test_run_this_image_draws_keypoints_and_parts_that_the_layers_panel_controls(
-        qtbot, main_window, sample_image, tiny_checkpoints):
+    qtbot, main_window, sample_image, tiny_checkpoints
+):
     window = main_window
     window.add_paths([sample_image])
     doc = run_this_image(qtbot, window, {t: tiny_checkpoints[t] for t in ("pose", "seg")})
@@ -327,6 +337,7 @@ def test_a_corrupt_image_does_not_stop_the_batch(qtbot, main_window, tmp_path, t
 
 # ------------------------------------------------------------------------------------------------ state on disk
 
+
 def test_reopening_an_image_loads_its_saved_results(qtbot, main_window, sample_image, tiny_checkpoints):
     main_window.add_paths([sample_image])
     doc = run_this_image(qtbot, main_window, {"pose": tiny_checkpoints["pose"]})
@@ -338,6 +349,7 @@ def test_reopening_an_image_loads_its_saved_results(qtbot, main_window, sample_i
     main_window.close()
 
     from app.main_window import MainWindow
+
     window = MainWindow()
     qtbot.addWidget(window)
     window.resize(1200, 800)
@@ -380,6 +392,7 @@ def test_layer_style_and_device_persist_to_a_new_window(qtbot, main_window):
     window.close()
 
     from app.main_window import MainWindow
+
     again = MainWindow()
     qtbot.addWidget(again)
     first_group = next(iter(again.layers.group_boxes))

@@ -86,8 +86,9 @@ def test_the_table_lists_every_card_and_filters_by_task(make_dialog):
     assert set(table_column(dialog, 1)) == {"depth"}
 
 
-def test_import_copies_a_checkpoint_in_and_offers_it_for_its_task(make_dialog, qtbot, monkeypatch, tiny_checkpoints,
-                                                                  models_dir, tmp_path):
+def test_import_copies_a_checkpoint_in_and_offers_it_for_its_task(
+    make_dialog, qtbot, monkeypatch, tiny_checkpoints, models_dir, tmp_path
+):
     dialog = make_dialog()
     source = Path(tiny_checkpoints["pose"])  # tiny_pose_torchscript.pt2: the name says pose
     choose_file(monkeypatch, source)
@@ -132,8 +133,9 @@ def test_import_copies_a_checkpoint_in_and_offers_it_for_its_task(make_dialog, q
     assert dialog.settings.device == "cpu"
 
 
-def test_use_stores_the_installed_file_of_the_selected_card(make_dialog, qtbot, monkeypatch, tiny_checkpoints,
-                                                            models_dir, tmp_path):
+def test_use_stores_the_installed_file_of_the_selected_card(
+    make_dialog, qtbot, monkeypatch, tiny_checkpoints, models_dir, tmp_path
+):
     dialog = make_dialog()
     dialog.settings.set_model_path("pose", "/elsewhere/kept.pt2")  # an earlier choice stays listed, not lost
     dialog.refresh()
@@ -161,9 +163,9 @@ def test_use_stores_the_installed_file_of_the_selected_card(make_dialog, qtbot, 
 
 
 @pytest.mark.parametrize("kind", ["text", "truncated"])
-def test_importing_a_foreign_or_truncated_file_explains_and_copies_nothing(make_dialog, qtbot, monkeypatch,
-                                                                           tiny_checkpoints, models_dir, tmp_path,
-                                                                           kind):
+def test_importing_a_foreign_or_truncated_file_explains_and_copies_nothing(
+    make_dialog, qtbot, monkeypatch, tiny_checkpoints, models_dir, tmp_path, kind
+):
     dialog = make_dialog()
     bad = tmp_path / "pose_model_torchscript.pt2"
     if kind == "text":

@@ -36,6 +36,7 @@ def missing() -> bool:
 
 # ------------------------------------------------------------------------------------------------ the rules
 
+
 def test_fresh_install_gets_the_quick_pose_model(settings):
     assert settings.quick_pose == "auto"
     assert choose_models(settings, {}, available) == {"pose": QUICK_MODEL_ID}
@@ -94,6 +95,7 @@ def test_the_badge_names_the_quick_model_not_a_file_called_quick():
 
 # ------------------------------------------------------------------------------------------------ the window
 
+
 def run_menu_action(window, action_id: str):
     menus = {m.title(): m for m in window.menuBar().findChildren(QMenu)}
     assert window.actions[action_id] in menus["&Run"].actions()
@@ -101,8 +103,7 @@ def run_menu_action(window, action_id: str):
 
 
 @needs_mediapipe
-def test_dropping_a_photo_on_a_fresh_install_shows_real_keypoints_and_the_person_mask(qtbot, main_window,
-                                                                                     sample_image):
+def test_dropping_a_photo_on_a_fresh_install_shows_real_keypoints_and_the_person_mask(qtbot, main_window, sample_image):
     window = main_window
     action = run_menu_action(window, "quick_pose")
     assert action.isChecked() and QUICK_LABEL in window.device_badge.text()
@@ -133,8 +134,9 @@ def test_dropping_a_photo_on_a_fresh_install_shows_real_keypoints_and_the_person
 
 
 @needs_mediapipe
-def test_unchecking_the_quick_model_persists_and_checking_it_beats_a_pose_checkpoint(qtbot, main_window,
-                                                                                     tiny_checkpoints):
+def test_unchecking_the_quick_model_persists_and_checking_it_beats_a_pose_checkpoint(
+    qtbot, main_window, tiny_checkpoints
+):
     window = main_window
     action = run_menu_action(window, "quick_pose")
     action.trigger()  # what a click in the Run menu does
@@ -170,8 +172,7 @@ def test_without_mediapipe_the_app_says_how_to_install_it(qtbot, main_window, sa
 
 
 @needs_mediapipe
-def test_choosing_a_pose_checkpoint_in_the_model_manager_replaces_the_quick_model(qtbot, main_window,
-                                                                                   tiny_checkpoints):
+def test_choosing_a_pose_checkpoint_in_the_model_manager_replaces_the_quick_model(qtbot, main_window, tiny_checkpoints):
     window = main_window
     official = Path(os.environ["SAPIENS_MODELS_DIR"]) / "sapiens_0.3b_goliath_best_goliath_AP_573_torchscript.pt2"
     shutil.copy(tiny_checkpoints["pose"], official)

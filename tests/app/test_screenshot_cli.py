@@ -22,14 +22,24 @@ WINDOW_SIZE = (1280, 860)  # what app/__main__.py gives the window
 def app_env(home: Path) -> dict[str, str]:
     """Headless, offline, with preferences and models folders of its own (never the user's)."""
     env = dict(os.environ)
-    env.update(QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1", XDG_CONFIG_HOME=str(home / "config"),
-               SAPIENS_MODELS_DIR=str(home / "models"))
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        HF_HUB_OFFLINE="1",
+        XDG_CONFIG_HOME=str(home / "config"),
+        SAPIENS_MODELS_DIR=str(home / "models"),
+    )
     return env
 
 
 def run_app(args, home: Path, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], cwd=home, env=app_env(home),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
+        cwd=home,
+        env=app_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def write_preferences(home: Path, section: str, **values: str) -> None:
@@ -61,8 +71,20 @@ def test_screenshot_shows_the_models_overlay(tmp_path, tiny_checkpoints):
     plain = image_in(tmp_path / "plain")
     shot, plain_shot = tmp_path / "shots" / "run.png", tmp_path / "shots" / "plain.png"
 
-    result = run_app([with_models, "--pose", tiny_checkpoints["pose"], "--seg", tiny_checkpoints["seg"],
-                      "--device", "cpu", "--screenshot", shot], tmp_path)
+    result = run_app(
+        [
+            with_models,
+            "--pose",
+            tiny_checkpoints["pose"],
+            "--seg",
+            tiny_checkpoints["seg"],
+            "--device",
+            "cpu",
+            "--screenshot",
+            shot,
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert f"screenshot saved to {shot}" in result.stdout
     assert (with_models.parent / "sapiens_studio" / "astronaut.json").is_file()  # the models ran

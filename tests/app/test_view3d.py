@@ -26,8 +26,13 @@ def make_doc(depth=True, parts=True):
     depth_map = (xs / W + ys / H).astype(np.float32)
     depth_map[:, :4] = np.nan  # background
     part_map = ((xs // 8) % 4).astype(np.uint8)
-    return Annotation(image_path="/nowhere/person.png", image_size=(W, H), class_schema="sapiens_28",
-                      depth=depth_map if depth else None, part_map=part_map if parts else None)
+    return Annotation(
+        image_path="/nowhere/person.png",
+        image_size=(W, H),
+        class_schema="sapiens_28",
+        depth=depth_map if depth else None,
+        part_map=part_map if parts else None,
+    )
 
 
 def make_image():
@@ -235,9 +240,10 @@ def test_project_points_matches_a_hand_made_projection():
 
 # ---------------------------------------------------------------------------------------------- real GL
 
-needs_xcb = pytest.mark.skipif("__import__('os').environ.get('QT_QPA_PLATFORM') != 'xcb' "
-                               "or not __import__('os').environ.get('DISPLAY')",
-                               reason="needs QT_QPA_PLATFORM=xcb and an X display (xvfb-run)")
+needs_xcb = pytest.mark.skipif(
+    "__import__('os').environ.get('QT_QPA_PLATFORM') != 'xcb' or not __import__('os').environ.get('DISPLAY')",
+    reason="needs QT_QPA_PLATFORM=xcb and an X display (xvfb-run)",
+)
 
 
 @needs_xcb
@@ -333,12 +339,20 @@ def test_gl_view_in_a_child_process_when_this_one_is_offscreen():
     if os.environ.get("QT_QPA_PLATFORM") == "xcb":
         pytest.skip("this process already runs on xcb: the GL test ran directly")
     env = dict(os.environ, QT_QPA_PLATFORM="xcb")
-    names = ("test_gl_view_renders_and_a_click_picks_the_point", "test_gl_error_while_drawing_swaps_in_the_message",
-             "test_gl_view_keeps_drawing_when_its_dock_floats")
+    names = (
+        "test_gl_view_renders_and_a_click_picks_the_point",
+        "test_gl_error_while_drawing_swaps_in_the_message",
+        "test_gl_view_keeps_drawing_when_its_dock_floats",
+    )
     tests = [f"{__file__}::{name}" for name in names]
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:dash", "-p", "no:cacheprovider",
-                             *tests], env=env, capture_output=True, text=True, timeout=300,
-                            cwd=Path(__file__).resolve().parents[2])
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:dash", "-p", "no:cacheprovider", *tests],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     if f"{len(names)} skipped" in result.stdout:
         pytest.skip(f"skipped on xcb too: {result.stdout.strip().splitlines()[-2][:300]}")
     output = result.stdout[-3000:] + result.stderr[-2000:]

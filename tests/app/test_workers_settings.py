@@ -4,10 +4,9 @@ import logging
 
 from PySide6.QtCore import QSettings
 
-from sapiens_core.errors import SapiensError
-
 from app.settings import TASKS, Settings
 from app.workers import JobRunner
+from sapiens_core.errors import SapiensError
 
 
 def test_a_job_that_fails_at_once_is_still_heard(qtbot):
@@ -38,7 +37,7 @@ def test_an_expected_failure_is_one_log_line_and_an_unexpected_one_keeps_its_tra
     with caplog.at_level(logging.WARNING, logger="app.workers"):
         for fn in (bad_file, bug):
             job = runner.start("Load", fn, lambda j: j.failed.connect(heard.append))
-            qtbot.waitUntil(lambda: job not in runner.active, timeout=5000)
+            qtbot.waitUntil(lambda job=job: job not in runner.active, timeout=5000)
     assert heard == ["Load: model.pt2: truncated file", "Load: oops"]
     expected, unexpected = caplog.records
     assert expected.levelno == logging.WARNING and "Traceback" not in expected.getMessage()

@@ -15,10 +15,21 @@ from torch import nn
 from sapiens_core.backends import BACKENDS, detect_format, open_backend, resolve_device
 from sapiens_core.cuda_driver import nvidia_driver_loadable
 from sapiens_core.errors import BackendError, CheckpointError
-from tests.tiny_models import FORMATS, build_tiny_model, example_input, rename_copy, save_checkpoint, write_truncated_copy
+from tests.tiny_models import (
+    FORMATS,
+    build_tiny_model,
+    example_input,
+    rename_copy,
+    save_checkpoint,
+    write_truncated_copy,
+)
 
-FILE_NAMES = {"torchscript": "tiny_pose_torchscript.pt2", "exported": "tiny_pose_bfloat16.pt2",
-              "pth": "tiny_pose.pth", "onnx": "tiny_pose.onnx"}
+FILE_NAMES = {
+    "torchscript": "tiny_pose_torchscript.pt2",
+    "exported": "tiny_pose_bfloat16.pt2",
+    "pth": "tiny_pose.pth",
+    "onnx": "tiny_pose.onnx",
+}
 TORCH_CUDA = torch.cuda.is_available()
 
 
@@ -113,12 +124,15 @@ def test_truncated_onnx(files, tmp_path):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("name, content", [
-    ("empty.pth", b""),
-    ("random.pth", b"\x00" + np.random.default_rng(0).bytes(4096)),
-    ("config.pth", json.dumps({"state_dict": {"a": 1}}).encode()),
-    ("random.onnx", b"\xff" + np.random.default_rng(1).bytes(512)),
-])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("empty.pth", b""),
+        ("random.pth", b"\x00" + np.random.default_rng(0).bytes(4096)),
+        ("config.pth", json.dumps({"state_dict": {"a": 1}}).encode()),
+        ("random.onnx", b"\xff" + np.random.default_rng(1).bytes(512)),
+    ],
+)
 def test_junk_files_fail_with_the_file_name(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
@@ -147,8 +161,9 @@ def test_unloadable_exported_program_explains_version_lock(tmp_path, capfd):
 
 
 def test_seg_checkpoint_opened_as_pose(tmp_path):
-    path = save_checkpoint(build_tiny_model("seg", embed_dim=64, layers=1, heads=1, head_channels=8), tmp_path / "s.pth",
-                           "pth")
+    path = save_checkpoint(
+        build_tiny_model("seg", embed_dim=64, layers=1, heads=1, head_channels=8), tmp_path / "s.pth", "pth"
+    )
     with pytest.raises(CheckpointError, match=r"^s\.pth is a seg checkpoint, not pose$"):
         open_backend(path, task="pose", device="cpu")
 

@@ -12,8 +12,8 @@ def test_mapping_layout_by_name_stem_and_path(tmp_path):
     table = BoxTable.load(f)
     assert table.lookup("/data/x/a.jpg").tolist() == [[10, 20, 110, 220, 1.0]]
     assert table.lookup("b.png")[:, 4].tolist() == pytest.approx([0.7, 0.2])
-    assert table.lookup("c.png").shape == (0, 5)   # listed without boxes: nobody there
-    assert table.lookup("d.png") is None             # not listed: whole image
+    assert table.lookup("c.png").shape == (0, 5)  # listed without boxes: nobody there
+    assert table.lookup("d.png") is None  # not listed: whole image
 
 
 def test_boxes_with_and_without_a_score_mix(tmp_path):
@@ -24,23 +24,35 @@ def test_boxes_with_and_without_a_score_mix(tmp_path):
 
 def test_coco_layout_converts_xywh(tmp_path):
     f = tmp_path / "det.json"
-    f.write_text(json.dumps({"images": [{"id": 7, "file_name": "p.jpg"}, {"id": 8, "file_name": "q.jpg"}],
-                             "annotations": [{"image_id": 7, "bbox": [10, 20, 30, 40], "score": 0.9}]}))
+    f.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 7, "file_name": "p.jpg"}, {"id": 8, "file_name": "q.jpg"}],
+                "annotations": [{"image_id": 7, "bbox": [10, 20, 30, 40], "score": 0.9}],
+            }
+        )
+    )
     table = BoxTable.load(f)
     assert np.allclose(table.lookup("p.jpg"), [[10, 20, 40, 60, 0.9]])
     assert table.lookup("q.jpg").shape == (0, 5)
 
 
-@pytest.mark.parametrize("content, message", [
-    ("not json", "cannot read"),
-    ("[1, 2]", "expected a JSON object"),
-    ('{"a.jpg": [[10, 10, 5, 20]]}', "x2 <= x1"),
-    ('{"a.jpg": [[1, 2, 3]]}', "boxes must be"),
-    ('{"a.jpg": [[1, 2, "x", 4]]}', "boxes must be"),
-    ('{"a.jpg": [1, 2, 3, 4]}', "boxes must be"),
-    ('{"a.jpg": {"box": [1, 2, 3, 4]}}', "boxes must be"),
-    ('{"images": [{"id": 1, "file_name": "a"}], "annotations": [{"image_id": 2, "bbox": [0, 0, 1, 1]}]}', "malformed COCO"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json", "cannot read"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"a.jpg": [[10, 10, 5, 20]]}', "x2 <= x1"),
+        ('{"a.jpg": [[1, 2, 3]]}', "boxes must be"),
+        ('{"a.jpg": [[1, 2, "x", 4]]}', "boxes must be"),
+        ('{"a.jpg": [1, 2, 3, 4]}', "boxes must be"),
+        ('{"a.jpg": {"box": [1, 2, 3, 4]}}', "boxes must be"),
+        (
+            '{"images": [{"id": 1, "file_name": "a"}], "annotations": [{"image_id": 2, "bbox": [0, 0, 1, 1]}]}',
+            "malformed COCO",
+        ),
+    ],
+)
 def test_bad_files_are_named_and_explained(tmp_path, content, message):
     f = tmp_path / "b.json"
     f.write_text(content)

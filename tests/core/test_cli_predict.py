@@ -75,9 +75,24 @@ def folder(tmp_path_factory):
 def mixed_run(tiny_checkpoint, folder, tmp_path_factory):
     """All four tasks, each in another format, on the folder: (exit status, stderr, output folder)."""
     out = tmp_path_factory.mktemp("mixed_out")
-    rc = main(["predict", str(folder), "--out", str(out), "--device", "cpu",
-               "--pose", str(tiny_checkpoint("pose", "torchscript")), "--seg", str(tiny_checkpoint("seg", "onnx")),
-               "--depth", str(tiny_checkpoint("depth", "onnx")), "--normal", str(tiny_checkpoint("normal", "pth"))])
+    rc = main(
+        [
+            "predict",
+            str(folder),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--pose",
+            str(tiny_checkpoint("pose", "torchscript")),
+            "--seg",
+            str(tiny_checkpoint("seg", "onnx")),
+            "--depth",
+            str(tiny_checkpoint("depth", "onnx")),
+            "--normal",
+            str(tiny_checkpoint("normal", "pth")),
+        ]
+    )
     return rc, out
 
 
@@ -103,7 +118,11 @@ def test_mixed_run_layers_read_back(mixed_run, stem, size):
     check_person_doc(doc)
     assert doc.class_schema == "sapiens_28"
     assert {t: doc.models[t]["format"] for t in doc.models} == {
-        "pose": "torchscript", "seg": "onnx", "depth": "onnx", "normal": "pth"}
+        "pose": "torchscript",
+        "seg": "onnx",
+        "depth": "onnx",
+        "normal": "pth",
+    }
 
     seg = cv2.imread(str(out / f"{stem}_seg.png"), cv2.IMREAD_UNCHANGED)
     assert seg.dtype == np.uint8 and seg.shape == (h, w) and seg.max() < 28
@@ -143,8 +162,9 @@ def test_every_format_runs_pose_and_a_dense_task(tiny_checkpoint, tmp_path, caps
     image = synthetic_image(tmp_path / "in" / "person.png", 120, 160, seed=3)
     dense = DENSE_FOR_FORMAT[fmt]
     out = tmp_path / "out"
-    rc, stdout, err = predict(capsys, image, "--out", out, "--pose", tiny_checkpoint("pose", fmt),
-                              f"--{dense}", tiny_checkpoint(dense, fmt))
+    rc, stdout, err = predict(
+        capsys, image, "--out", out, "--pose", tiny_checkpoint("pose", fmt), f"--{dense}", tiny_checkpoint(dense, fmt)
+    )
     assert (rc, lines(err)) == (0, [])
     doc = Annotation.load(out / "person.json")
     check_person_doc(doc)
@@ -164,8 +184,16 @@ def test_boxes_file_gives_one_person_per_box(tiny_checkpoint, tmp_path, capsys):
     shutil.copyfile(ASTRONAUT, tmp_path / "astronaut.png")
     boxes = tmp_path / "boxes.json"
     boxes.write_text(json.dumps({"astronaut.png": [[40, 20, 300, 500], [200, 10, 500, 400, 0.7]]}))
-    rc, _, err = predict(capsys, tmp_path / "astronaut.png", "--out", tmp_path / "out", "--boxes", boxes,
-                         "--pose", tiny_checkpoint("pose", "onnx"))
+    rc, _, err = predict(
+        capsys,
+        tmp_path / "astronaut.png",
+        "--out",
+        tmp_path / "out",
+        "--boxes",
+        boxes,
+        "--pose",
+        tiny_checkpoint("pose", "onnx"),
+    )
     assert (rc, lines(err)) == (0, [])
     doc = Annotation.load(tmp_path / "out" / "astronaut.json")
     check_person_doc(doc, persons=2)
@@ -186,8 +214,20 @@ def test_batch_size_two_matches_batch_size_one(tiny_checkpoint, tmp_path, capsys
     docs = {}
     for n in (1, 2):
         out = tmp_path / f"bs{n}"
-        rc, _, err = predict(capsys, inputs, "--out", out, "--batch-size", n, "--boxes", boxes,
-                             "--pose", tiny_checkpoint("pose", "onnx"), "--seg", tiny_checkpoint("seg", "torchscript"))
+        rc, _, err = predict(
+            capsys,
+            inputs,
+            "--out",
+            out,
+            "--batch-size",
+            n,
+            "--boxes",
+            boxes,
+            "--pose",
+            tiny_checkpoint("pose", "onnx"),
+            "--seg",
+            tiny_checkpoint("seg", "torchscript"),
+        )
         assert (rc, lines(err)) == (0, [])
         docs[n] = [Annotation.load(out / f"{s}.json") for s in "abc"]
     for one, two in zip(docs[1], docs[2]):
@@ -230,8 +270,9 @@ def test_a_corrupt_image_fails_alone(tiny_checkpoint, tmp_path, capsys):
 
 
 def test_a_missing_input_fails(tiny_checkpoint, tmp_path, capsys):
-    rc, _, err = predict(capsys, tmp_path / "nowhere.png", "--out", tmp_path / "out",
-                         "--pose", tiny_checkpoint("pose", "onnx"))
+    rc, _, err = predict(
+        capsys, tmp_path / "nowhere.png", "--out", tmp_path / "out", "--pose", tiny_checkpoint("pose", "onnx")
+    )
     assert rc == 1 and lines(err) == [f"failed: {tmp_path / 'nowhere.png'}: no such file or folder"]
 
 
@@ -253,9 +294,20 @@ def _bad_model(kind: str, tiny_checkpoint, folder: Path) -> tuple[str, Path]:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["truncated-torchscript", "truncated-pth", "truncated-onnx", "truncated-exported",
-                                  "foreign", "malicious-legacy", "seg-pth-as-pose", "seg-onnx-as-depth",
-                                  "pose-missing"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "truncated-torchscript",
+        "truncated-pth",
+        "truncated-onnx",
+        "truncated-exported",
+        "foreign",
+        "malicious-legacy",
+        "seg-pth-as-pose",
+        "seg-onnx-as-depth",
+        "pose-missing",
+    ],
+)
 def test_model_errors_exit_2_with_one_line(tiny_checkpoint, tmp_path, capsys, kind):
     flag, model = _bad_model(kind, tiny_checkpoint, tmp_path)
     rc, _, err = predict(capsys, ASTRONAUT, "--out", tmp_path / "out", flag, model)
@@ -270,9 +322,26 @@ def test_malicious_pickle_through_the_entry_point(tmp_path):
     marker = tmp_path / "pwned"
     evil = write_malicious_pth(tmp_path / "pose.pth", marker)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "sapiens_core", "predict", str(ASTRONAUT), "--out",
-                           str(tmp_path / "out"), "--pose", str(evil), "--device", "cpu"],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sapiens_core",
+            "predict",
+            str(ASTRONAUT),
+            "--out",
+            str(tmp_path / "out"),
+            "--pose",
+            str(evil),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     (line,) = lines(proc.stderr)
     assert "pose.pth" in line and "Traceback" not in proc.stderr
@@ -289,8 +358,10 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert rc == 2 and len(lines(err)) == 1
 
 
-@pytest.mark.parametrize("command,words", [("predict", ["--pose", "--quick", "--boxes", "--batch-size"]),
-                                           ("models", ["list", "download", "verify"])])
+@pytest.mark.parametrize(
+    "command,words",
+    [("predict", ["--pose", "--quick", "--boxes", "--batch-size"]), ("models", ["list", "download", "verify"])],
+)
 def test_help(capsys, command, words):
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])
@@ -329,8 +400,14 @@ def test_quick_without_mediapipe_exits_2_with_the_install_hint(tmp_path):
         "from sapiens_core.cli import main\n"
         f"raise SystemExit(main(['predict', {str(ASTRONAUT)!r}, '--out', {str(tmp_path / 'out')!r}, '--quick']))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert proc.returncode == 2, proc.stderr
     (line,) = lines(proc.stderr)
     assert "mediapipe is not installed" in line and "pip install --no-deps mediapipe" in line
@@ -340,8 +417,9 @@ def test_quick_without_mediapipe_exits_2_with_the_install_hint(tmp_path):
 def test_the_image_reader_handles_a_pillow_written_image(tiny_checkpoint, tmp_path, capsys):
     # A greyscale PNG from another writer: the CLI sees it as RGB of the same size.
     Image.fromarray(np.tile(np.arange(64, dtype=np.uint8), (48, 1))).save(tmp_path / "grey.png")
-    rc, _, err = predict(capsys, tmp_path / "grey.png", "--out", tmp_path / "out",
-                         "--seg", tiny_checkpoint("seg", "onnx"))
+    rc, _, err = predict(
+        capsys, tmp_path / "grey.png", "--out", tmp_path / "out", "--seg", tiny_checkpoint("seg", "onnx")
+    )
     assert (rc, lines(err)) == (0, [])
     assert cv2.imread(str(tmp_path / "out" / "grey_seg.png"), cv2.IMREAD_UNCHANGED).shape == (48, 64)
     assert not (tmp_path / "out" / "coco.json").exists()  # no pose model ran

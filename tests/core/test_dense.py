@@ -11,9 +11,17 @@ import torch
 import torch.nn.functional as F
 
 from sapiens_core.task_specs import MEAN_RGB, STD_RGB
-from sapiens_core.tasks import (depth_to_colormap, logits_to_classes, normal_to_rgb, normalize, postprocess_depth,
-                                postprocess_normal, resize_for_model, upsample_bilinear)
-from sapiens_core.tasks import dense
+from sapiens_core.tasks import (
+    dense,
+    depth_to_colormap,
+    logits_to_classes,
+    normal_to_rgb,
+    normalize,
+    postprocess_depth,
+    postprocess_normal,
+    resize_for_model,
+    upsample_bilinear,
+)
 
 
 def torch_up(x: np.ndarray, hw) -> np.ndarray:
@@ -29,9 +37,17 @@ def test_tiny_upsample_by_hand():
     np.testing.assert_array_equal(out[0], a[None, :] + 2 * a[:, None])
 
 
-@pytest.mark.parametrize("shape, out_hw", [((3, 5, 4), (11, 7)), ((2, 7, 9), (3, 4)), ((1, 6, 6), (9, 16)),
-                                           ((2, 37, 53), (1000, 999)), ((4, 64, 48), (130, 77)),
-                                           ((3, 10, 10), (10, 10))])
+@pytest.mark.parametrize(
+    "shape, out_hw",
+    [
+        ((3, 5, 4), (11, 7)),
+        ((2, 7, 9), (3, 4)),
+        ((1, 6, 6), (9, 16)),
+        ((2, 37, 53), (1000, 999)),
+        ((4, 64, 48), (130, 77)),
+        ((3, 10, 10), (10, 10)),
+    ],
+)
 def test_upsample_matches_torch_interpolate(shape, out_hw):
     x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
     # Measured: bit-identical except on tiny outputs, where ATen's scalar loop rounds differently (1 ulp).
@@ -44,12 +60,20 @@ def test_strip_size_changes_no_value(monkeypatch):
     depth = rng.normal(size=(1, 32, 24)).astype(np.float32)
     normal = rng.normal(size=(3, 32, 24)).astype(np.float32)
     fg = rng.random((150, 101)) > 0.3
-    one_shot = (logits_to_classes(logits, (150, 101)), postprocess_depth(depth, (150, 101), fg),
-                postprocess_normal(normal, (150, 101), fg), upsample_bilinear(logits, (150, 101)))
-    for strip_bytes in (1, 5 * 101 * 16 * 7):   # 1 row per strip; 7 rows per strip
+    one_shot = (
+        logits_to_classes(logits, (150, 101)),
+        postprocess_depth(depth, (150, 101), fg),
+        postprocess_normal(normal, (150, 101), fg),
+        upsample_bilinear(logits, (150, 101)),
+    )
+    for strip_bytes in (1, 5 * 101 * 16 * 7):  # 1 row per strip; 7 rows per strip
         monkeypatch.setattr(dense, "STRIP_BYTES", strip_bytes)
-        stripped = (logits_to_classes(logits, (150, 101)), postprocess_depth(depth, (150, 101), fg),
-                    postprocess_normal(normal, (150, 101), fg), upsample_bilinear(logits, (150, 101)))
+        stripped = (
+            logits_to_classes(logits, (150, 101)),
+            postprocess_depth(depth, (150, 101), fg),
+            postprocess_normal(normal, (150, 101), fg),
+            upsample_bilinear(logits, (150, 101)),
+        )
         for a, b in zip(one_shot, stripped):
             np.testing.assert_array_equal(a, b)
 
@@ -74,7 +98,7 @@ def test_peak_memory_stays_bounded_in_a_real_run():
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     grown_mb = int(result.stdout.split()[0])
-    assert grown_mb < 250, result.stdout   # measured ~40 MB: the 12 MB class map + one strip
+    assert grown_mb < 250, result.stdout  # measured ~40 MB: the 12 MB class map + one strip
 
 
 # ----------------------------------------------------------------------------------------------- seg
@@ -84,14 +108,14 @@ def test_classes_match_torch_argmax_at_model_size():
     ref = torch_up(logits, (700, 530))
     assert ours.dtype == np.uint8 and ours.shape == (700, 530)
     top2 = np.sort(ref, axis=0)[-2:]
-    undecided = (top2[1] - top2[0]) < 1e-5          # ties within float rounding may go either way
+    undecided = (top2[1] - top2[0]) < 1e-5  # ties within float rounding may go either way
     np.testing.assert_array_equal(ours[~undecided], ref.argmax(0)[~undecided])
     assert undecided.mean() < 1e-3
 
 
 def test_classes_by_hand_and_first_maximum_wins():
     logits = np.zeros((3, 2, 2), np.float32)
-    logits[2, 0, 0] = 5.0          # class 2 top-left, elsewhere classes tie at 0 -> class 0 (first maximum)
+    logits[2, 0, 0] = 5.0  # class 2 top-left, elsewhere classes tie at 0 -> class 0 (first maximum)
     logits[1, 1, 1] = 5.0
     out = logits_to_classes(logits, (2, 2))
     np.testing.assert_array_equal(out, [[2, 0], [0, 1]])
@@ -123,7 +147,7 @@ def test_depth_upsampled_with_background_nan():
 def test_normals_unit_length_direction_and_background():
     rng = np.random.default_rng(5)
     raw = rng.normal(size=(3, 32, 24)).astype(np.float32)
-    raw[2] = np.abs(raw[2]) + 2.0        # keep |n| far from 0 so n / (|n| + 1e-5) is unit to 1e-5
+    raw[2] = np.abs(raw[2]) + 2.0  # keep |n| far from 0 so n / (|n| + 1e-5) is unit to 1e-5
     fg = rng.random((80, 50)) > 0.2
     out = postprocess_normal(raw, (80, 50), foreground=fg)
     assert out.shape == (80, 50, 3) and out.dtype == np.float32
@@ -139,9 +163,9 @@ def test_depth_colormap_near_is_bright_background_gray():
     depth = np.array([[1.0, 2.0], [3.0, np.nan]], np.float32)
     rgb = depth_to_colormap(depth)
     inferno = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv2.COLORMAP_INFERNO)[:, 0, ::-1]
-    np.testing.assert_array_equal(rgb[0, 0], inferno[255])    # nearest -> top of the map (bright)
-    np.testing.assert_array_equal(rgb[1, 0], inferno[0])      # farthest -> black end
-    np.testing.assert_array_equal(rgb[0, 1], inferno[127])    # 1 - 0.5 = 0.5 -> 127.5 -> 127
+    np.testing.assert_array_equal(rgb[0, 0], inferno[255])  # nearest -> top of the map (bright)
+    np.testing.assert_array_equal(rgb[1, 0], inferno[0])  # farthest -> black end
+    np.testing.assert_array_equal(rgb[0, 1], inferno[127])  # 1 - 0.5 = 0.5 -> 127.5 -> 127
     np.testing.assert_array_equal(rgb[1, 1], [100, 100, 100])
     assert (depth_to_colormap(np.full((3, 3), np.nan, np.float32)) == 100).all()
     np.testing.assert_array_equal(depth_to_colormap(np.full((2, 2), 4.0, np.float32))[0, 0], inferno[255])
@@ -161,7 +185,7 @@ def test_normalize_is_the_float32_imagenet_pipeline():
     mean = torch.tensor(MEAN_RGB, dtype=torch.float32)[:, None, None]
     std = torch.tensor(STD_RGB, dtype=torch.float32)[:, None, None]
     expected = (torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() - mean) / std
-    np.testing.assert_array_equal(out, expected.numpy())      # bit-identical
+    np.testing.assert_array_equal(out, expected.numpy())  # bit-identical
     np.testing.assert_array_equal(normalize(images[0]), out[:1])
     with pytest.raises(ValueError):
         normalize([images[0], images[0][:8]])

@@ -53,12 +53,15 @@ def test_a_cuda_build_without_a_visible_gpu_names_the_reason(monkeypatch):
     assert report.summary().startswith("CPU only: ")
 
 
-@pytest.mark.parametrize("available, session, driver, expected", [
-    ([CPU_PROVIDER], [CPU_PROVIDER], True, "no CUDA provider"),
-    ([CUDA_PROVIDER, CPU_PROVIDER], [CPU_PROVIDER], False, "no NVIDIA driver"),
-    ([CUDA_PROVIDER, CPU_PROVIDER], [CPU_PROVIDER], True, "failed to start"),
-    ([CUDA_PROVIDER, CPU_PROVIDER], [CUDA_PROVIDER, CPU_PROVIDER], True, None),
-])
+@pytest.mark.parametrize(
+    "available, session, driver, expected",
+    [
+        ([CPU_PROVIDER], [CPU_PROVIDER], True, "no CUDA provider"),
+        ([CUDA_PROVIDER, CPU_PROVIDER], [CPU_PROVIDER], False, "no NVIDIA driver"),
+        ([CUDA_PROVIDER, CPU_PROVIDER], [CPU_PROVIDER], True, "failed to start"),
+        ([CUDA_PROVIDER, CPU_PROVIDER], [CUDA_PROVIDER, CPU_PROVIDER], True, None),
+    ],
+)
 def test_onnxruntime_reasons(available, session, driver, expected):
     report = DeviceReport(ort_version="1", ort_available=available, ort_session=session, nvidia_driver=driver)
     problem = diagnostics._ort_cuda_problem(report)

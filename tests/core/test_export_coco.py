@@ -79,8 +79,12 @@ def test_fields_carry_the_hand_built_values(tmp_path):
     assert [i["file_name"] for i in data["images"]] == ["../images/a.jpg", "../images/sub/b.jpg", "../images/empty.jpg"]
     a = data["images"][0]
     assert (a["id"], a["width"], a["height"], a["reviewed"], a["class_schema"]) == (1, 400, 240, True, "sapiens_28")
-    assert a["sapiens_layers"] == {"part_map": "../docs/a_seg.png", "foreground": "../docs/a_fg.png",
-                                   "depth": "../docs/a_depth.npy", "normal": "../docs/a_normal.npy"}
+    assert a["sapiens_layers"] == {
+        "part_map": "../docs/a_seg.png",
+        "foreground": "../docs/a_fg.png",
+        "depth": "../docs/a_depth.npy",
+        "normal": "../docs/a_normal.npy",
+    }
     assert data["images"][2]["reviewed"] is False and "sapiens_layers" not in data["images"][2]
 
     record = data["annotations"][1]
@@ -105,16 +109,21 @@ def test_score_threshold_drops_only_unsure_model_points(tmp_path):
     xy = np.tile(np.float32([[10, 20]]), (K, 1))
     scores = np.full(K, 0.9, np.float32)
     scores[:3] = 0.1
-    p = Person(0, np.concatenate([xy, scores[:, None]], axis=1), np.full(K, 2, np.uint8), np.full(K, SOURCE_MODEL),
-               np.float32([0, 0, 50, 50]))
-    p.source[1] = SOURCE_HUMAN        # a human confirmed a point the model was unsure of
+    p = Person(
+        0,
+        np.concatenate([xy, scores[:, None]], axis=1),
+        np.full(K, 2, np.uint8),
+        np.full(K, SOURCE_MODEL),
+        np.float32([0, 0, 50, 50]),
+    )
+    p.source[1] = SOURCE_HUMAN  # a human confirmed a point the model was unsure of
     p.visibility[2] = 1
     doc = Annotation(str(tmp_path / "a.jpg"), (64, 64), "goliath_308", persons=[p])
     for threshold, expected in ((0.3, [0, 2, 0, 2]), (None, [2, 2, 1, 2])):
         export(FMT, tmp_path / "t.json", [doc], score_threshold=threshold)
         kp = json.loads((tmp_path / "t.json").read_text())["annotations"][0]["keypoints"]
         assert kp[2:12:3] == expected
-        assert kp[0:2] == ([0, 0] if threshold else [10, 20])   # unlabeled points are written at (0, 0)
+        assert kp[0:2] == ([0, 0] if threshold else [10, 20])  # unlabeled points are written at (0, 0)
 
 
 def test_person_masks_are_rle_of_the_foreground(tmp_path):
@@ -156,7 +165,7 @@ def test_export_import_export_is_byte_identical_and_lossless(tmp_path):
         assert image.image_path == Path(doc.image_path) and image.size == doc.image_size
         assert image.keypoint_schema == "goliath_308" and image.reviewed == doc.reviewed
         assert image.class_schema == doc.class_schema
-        assert image.persons == doc.persons        # ids, xy, scores, visibility, sources, xyxy boxes, scores
+        assert image.persons == doc.persons  # ids, xy, scores, visibility, sources, xyxy boxes, scores
         for name in ("part_map", "foreground", "depth", "normal"):
             assert same_array(image.layers.get(name), getattr(doc, name)), name
 
@@ -227,8 +236,10 @@ def test_a_crash_midway_leaves_the_previous_file(tmp_path):
 def test_documents_of_another_keypoint_set_are_reported_and_left_out(tmp_path):
     coco17 = keypoint_schema("coco_17")
     p = Person.from_prediction(0, np.full((17, 2), 5.0), np.ones(17), box=[0, 0, 9, 9])
-    docs = [Annotation(str(tmp_path / "x.jpg"), (20, 20), "coco_17", persons=[p]),
-            Annotation(str(tmp_path / "y.jpg"), (20, 20), "goliath_308")]
+    docs = [
+        Annotation(str(tmp_path / "x.jpg"), (20, 20), "coco_17", persons=[p]),
+        Annotation(str(tmp_path / "y.jpg"), (20, 20), "goliath_308"),
+    ]
     report = export(FMT, tmp_path / "t.json", docs)
     assert report.images == 1 and len(report.problems) == 1
     assert "x.jpg" in report.problems[0] and "coco_17" in report.problems[0]

@@ -31,7 +31,7 @@ def exported(tmp_path_factory):
 def _variant(exported, fmt: str, tmp_path: Path, change) -> Path:
     data = json.loads(exported[fmt].read_text())
     change(data)
-    path = exported[fmt].parent / f"{tmp_path.name}.json"   # beside the original: side-file names still resolve
+    path = exported[fmt].parent / f"{tmp_path.name}.json"  # beside the original: side-file names still resolve
     path.write_text(json.dumps(data))
     return path
 
@@ -47,12 +47,14 @@ def _problems(results) -> tuple[list[str], list[str]]:
 def _set(field, value, index=0):
     def change(data):
         data["annotations"][index][field] = value
+
     return change
 
 
 def _point(field, offset, value):
     def change(data):
         data["annotations"][0][field][offset] = value
+
     return change
 
 
@@ -87,6 +89,7 @@ def test_a_bad_annotation_is_a_problem_for_its_image_only(exported, fmt, case, t
 def test_duplicate_image_ids_make_both_images_problems(exported, fmt, tmp_path):
     def change(data):
         data["images"][2]["id"] = data["images"][0]["id"]
+
     images, problems = _problems(import_all(fmt, _variant(exported, fmt, tmp_path, change)))
     assert images == ["b.jpg"] and len(problems) == 2
     assert all('id 1 is used by 2 images (field "id")' in p for p in problems)
@@ -98,6 +101,7 @@ def test_annotation_of_no_listed_image_and_bad_image_entries(exported, fmt, tmp_
         data["annotations"][2]["image_id"] = 42
         data["images"][2]["width"] = "wide"
         data["images"][1]["reviewed"] = "yes"
+
     images, problems = _problems(import_all(fmt, _variant(exported, fmt, tmp_path, change)))
     assert images == ["a.jpg"]
     assert any("image 'images/sub/b.jpg': reviewed must be true or false" in p for p in problems)
@@ -106,14 +110,19 @@ def test_annotation_of_no_listed_image_and_bad_image_entries(exported, fmt, tmp_
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("text,message", [
-    ("{not json", r"not valid JSON"),
-    ("[1, 2]", r"the top level must be an object"),
-    ('{"images": [], "annotations": {}, "categories": []}', r'field "annotations" must be a list'),
-    ('{"images": [], "annotations": [], "categories": []}', r'categories: needs exactly one category'),
-    ('{"images": [], "annotations": [], "categories": [{"id": 1, "name": "person", "keypoints": ["a"]}]}',
-     r"categories\[0\]\.keypoints lists 1 names"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("{not json", r"not valid JSON"),
+        ("[1, 2]", r"the top level must be an object"),
+        ('{"images": [], "annotations": {}, "categories": []}', r'field "annotations" must be a list'),
+        ('{"images": [], "annotations": [], "categories": []}', r"categories: needs exactly one category"),
+        (
+            '{"images": [], "annotations": [], "categories": [{"id": 1, "name": "person", "keypoints": ["a"]}]}',
+            r"categories\[0\]\.keypoints lists 1 names",
+        ),
+    ],
+)
 def test_a_file_unreadable_as_a_whole_raises_one_line_naming_it(fmt, text, message, tmp_path):
     path = tmp_path / "broken.json"
     path.write_text(text)
@@ -129,15 +138,22 @@ def test_missing_file_and_reordered_names_are_refused(exported, tmp_path):
     def swap(data):
         names = data["categories"][0]["keypoints"]
         names[9], names[10] = names[10], names[9]
-    with pytest.raises(AnnotationFormatError, match=r"categories\[0\]\.keypoints\[9\] is 'right_wrist'; coco17 "
-                                                    r"expects 'left_wrist' there"):
+
+    with pytest.raises(
+        AnnotationFormatError,
+        match=r"categories\[0\]\.keypoints\[9\] is 'right_wrist'; coco17 "
+        r"expects 'left_wrist' there",
+    ):
         import_all("coco17", _variant(exported, "coco17", tmp_path, swap))
 
 
-@pytest.mark.parametrize("damage,message", [
-    (lambda p: p.unlink(), r"sapiens_layers\.foreground: the side file .* is missing"),
-    (lambda p: p.write_text("not a png"), r"sapiens_layers\.foreground: .* is not a readable PNG"),
-])
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        (lambda p: p.unlink(), r"sapiens_layers\.foreground: the side file .* is missing"),
+        (lambda p: p.write_text("not a png"), r"sapiens_layers\.foreground: .* is not a readable PNG"),
+    ],
+)
 def test_missing_or_malformed_side_file_is_a_problem_for_that_image(exported, tmp_path, damage, message):
     data = json.loads(exported["coco-goliath308"].read_text())
     root = exported["coco-goliath308"].parent
@@ -156,6 +172,7 @@ def test_side_files_of_the_wrong_size_or_unknown_layers_are_problems(exported, t
     def wrong(data):
         data["images"][1]["sapiens_layers"]["foreground"] = data["images"][0]["sapiens_layers"]["foreground"]
         data["images"][2]["sapiens_layers"] = {"thermal": "x.png"}
+
     images, problems = _problems(import_all("coco-goliath308", _variant(exported, "coco-goliath308", tmp_path, wrong)))
     assert images == ["a.jpg"]
     assert any("foreground must be a bool array of shape (240, 320)" in p for p in problems)

@@ -14,12 +14,29 @@ from sapiens_core.schema import keypoint_schema
 from tests.coco_docs import GOLIATH, K, as_document, documents, export, import_all, quiet
 
 FMT = "coco-wholebody133"
-BODY = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
-        "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-        "right_ankle"]
+BODY = [
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+]
 FOOT = ["left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel"]
-FINGERS = [f"{f}{i}" for f in ("thumb", "forefinger", "middle_finger", "ring_finger", "pinky_finger")
-           for i in (1, 2, 3, 4)]
+FINGERS = [
+    f"{f}{i}" for f in ("thumb", "forefinger", "middle_finger", "ring_finger", "pinky_finger") for i in (1, 2, 3, 4)
+]
 G = {n: i for i, n in enumerate(GOLIATH.names)}
 
 
@@ -51,14 +68,36 @@ def test_layout_field_by_field(tmp_path):
     export(FMT, out, docs, score_threshold=None)
     data = json.loads(out.read_text())
     (category,) = data["categories"]
-    assert category["keypoints"] == BODY and len(category["skeleton"]) == 19   # not a flat 133-point category
+    assert category["keypoints"] == BODY and len(category["skeleton"]) == 19  # not a flat 133-point category
     assert sum(None not in (g,) for g in [G.get(n) for n in BODY + FOOT] + _hand("left") + _hand("right")) == 55
     record = data["annotations"][0]
     p = docs[0].persons[0]
-    assert set(record) == {"id", "image_id", "category_id", "keypoints", "foot_kpts", "face_kpts", "lefthand_kpts",
-                           "righthand_kpts", "num_keypoints", "bbox", "area", "iscrowd", "segmentation", "face_box",
-                           "lefthand_box", "righthand_box", "face_valid", "lefthand_valid", "righthand_valid",
-                           "foot_valid", "person_id", "score", "keypoint_scores", "keypoint_sources"}
+    assert set(record) == {
+        "id",
+        "image_id",
+        "category_id",
+        "keypoints",
+        "foot_kpts",
+        "face_kpts",
+        "lefthand_kpts",
+        "righthand_kpts",
+        "num_keypoints",
+        "bbox",
+        "area",
+        "iscrowd",
+        "segmentation",
+        "face_box",
+        "lefthand_box",
+        "righthand_box",
+        "face_valid",
+        "lefthand_valid",
+        "righthand_valid",
+        "foot_valid",
+        "person_id",
+        "score",
+        "keypoint_scores",
+        "keypoint_sources",
+    }
     assert _same(record["keypoints"], _expected(p, [G[n] for n in BODY]))
     assert _same(record["foot_kpts"], _expected(p, [G[n] for n in FOOT]))
     assert record["face_kpts"] == [0.0, 0.0, 0] * 68 and record["face_box"] == [0, 0, 0, 0]
@@ -68,7 +107,7 @@ def test_layout_field_by_field(tmp_path):
     assert _same(record["lefthand_box"], _box(p, _hand("left"))) and record["lefthand_valid"] is True
     assert _same(record["righthand_box"], _box(p, _hand("right"))) and record["righthand_valid"] is True
     assert record["foot_valid"] is bool(p.visibility[[G[n] for n in FOOT]].any())
-    assert record["num_keypoints"] == int((p.visibility[[G[n] for n in BODY]] > 0).sum())   # body only, as WholeBody
+    assert record["num_keypoints"] == int((p.visibility[[G[n] for n in BODY]] > 0).sum())  # body only, as WholeBody
     x1, y1, x2, y2 = p.box.tolist()
     assert record["bbox"] == [x1, y1, x2 - x1, y2 - y1]
     assert len(record["keypoint_scores"]) == len(record["keypoint_sources"]) == 133
@@ -81,8 +120,12 @@ def test_a_hand_with_one_labeled_point_is_not_valid(tmp_path):
     for name, xy in (("left_wrist", (30, 40)), ("right_wrist", (80, 40)), ("right_thumb4", (90, 55))):
         kp[G[name]] = [*xy, 1]
         v[G[name]] = 2
-    doc = Annotation(str(tmp_path / "a.jpg"), (100, 100), "goliath_308",
-                     persons=[Person(0, kp, v, np.full(K, SOURCE_HUMAN), [0, 0, 99, 99])])
+    doc = Annotation(
+        str(tmp_path / "a.jpg"),
+        (100, 100),
+        "goliath_308",
+        persons=[Person(0, kp, v, np.full(K, SOURCE_HUMAN), [0, 0, 99, 99])],
+    )
     export(FMT, tmp_path / "wb.json", [doc])
     (record,) = json.loads((tmp_path / "wb.json").read_text())["annotations"]
     assert record["lefthand_kpts"][:3] == [30, 40, 2] and record["lefthand_valid"] is False
@@ -97,7 +140,7 @@ def test_round_trip_into_goliath_and_byte_identical(tmp_path):
     export(FMT, out, docs, score_threshold=None)
     imported = import_all(FMT, out)
     carried = sorted({G[n] for n in BODY + FOOT} | {g for s in ("left", "right") for g in _hand(s) if g is not None})
-    assert len(carried) == 53   # 55 WholeBody points, the two wrists counted twice
+    assert len(carried) == 53  # 55 WholeBody points, the two wrists counted twice
     for doc, image in zip(docs, imported, strict=True):
         assert image.keypoint_schema == "goliath_308"
         for want, got in zip(doc.persons, image.persons, strict=True):
@@ -113,8 +156,9 @@ def test_round_trip_into_goliath_and_byte_identical(tmp_path):
 def test_a_wholebody_model_document_keeps_its_face(tmp_path):
     wb = keypoint_schema("coco_wholebody_133")
     xy = np.stack([np.arange(133) + 10, np.arange(133) * 2 + 5], axis=1).astype(np.float32)
-    p = Person(3, np.concatenate([xy, np.ones((133, 1), np.float32)], 1), np.full(133, 2), np.full(133, 1),
-               [0, 0, 300, 300])
+    p = Person(
+        3, np.concatenate([xy, np.ones((133, 1), np.float32)], 1), np.full(133, 2), np.full(133, 1), [0, 0, 300, 300]
+    )
     export(FMT, tmp_path / "wb.json", [Annotation(str(tmp_path / "a.jpg"), (400, 400), wb.name, persons=[p])])
     (record,) = json.loads((tmp_path / "wb.json").read_text())["annotations"]
     face = np.array(record["face_kpts"]).reshape(68, 3)
@@ -125,8 +169,11 @@ def test_a_wholebody_model_document_keeps_its_face(tmp_path):
 
 def test_a_flat_133_point_category_is_refused(tmp_path):
     wb = keypoint_schema("coco_wholebody_133")
-    data = {"images": [], "annotations": [],
-            "categories": [{"id": 1, "name": "person", "keypoints": list(wb.names), "skeleton": []}]}
+    data = {
+        "images": [],
+        "annotations": [],
+        "categories": [{"id": 1, "name": "person", "keypoints": list(wb.names), "skeleton": []}],
+    }
     (tmp_path / "flat.json").write_text(json.dumps(data))
     with pytest.raises(AnnotationFormatError, match=r"flat\.json: categories\[0\]\.keypoints lists 133 names"):
         import_all(FMT, tmp_path / "flat.json")

@@ -24,8 +24,7 @@ def _image(path: Path, w: int = 3, h: int = 2) -> Path:
 
 def _doc(image: Path) -> Annotation:
     depth = np.array([[1.0, 2.0, np.nan], [3.0, 1.5, 9.0]], np.float32)
-    normal = np.array([[[0, 0, -1], [1, 0, 0], [np.nan] * 3],
-                       [[0, -1, 0], [0.6, 0.8, 0], [0, 0, 1]]], np.float32)
+    normal = np.array([[[0, 0, -1], [1, 0, 0], [np.nan] * 3], [[0, -1, 0], [0.6, 0.8, 0], [0, 0, 1]]], np.float32)
     fg = np.array([[True, True, False], [True, True, False]])  # 9.0 lies outside the person
     return Annotation(str(image), (3, 2), depth=depth, normal=normal, foreground=fg)
 
@@ -79,17 +78,20 @@ def _save(path: Path, array) -> None:
         np.save(f, array, allow_pickle=True)
 
 
-@pytest.mark.parametrize("name, array, message", [
-    ("bad_depth.npy", np.zeros((2, 3), np.float64), "float32"),
-    ("bad_depth.npy", np.zeros((2, 3), np.int32), "float32"),
-    ("bad_normal.npy", np.zeros((2, 3), np.float32), r"\(H, W, 3\)"),
-    ("bad_depth.npy", np.zeros((3, 3), np.float32), "depth is 3x3, the image is 3x2"),
-    ("bad_normal.npy", np.zeros((2, 4, 3), np.float32), "normal is 4x2, the image is 3x2"),
-    ("bad_depth.npy", np.array([{"x": 1}], dtype=object), "not a readable .npy"),
-    ("bad_depth.npy", b"\x93NUMPY\x01\x00garbage", "not a readable .npy"),
-    ("bad_depth.npy", b"plain text", "not a .npy file"),
-    ("lost_depth.npy", np.zeros((2, 3), np.float32), "no image named 'lost'"),
-])
+@pytest.mark.parametrize(
+    "name, array, message",
+    [
+        ("bad_depth.npy", np.zeros((2, 3), np.float64), "float32"),
+        ("bad_depth.npy", np.zeros((2, 3), np.int32), "float32"),
+        ("bad_normal.npy", np.zeros((2, 3), np.float32), r"\(H, W, 3\)"),
+        ("bad_depth.npy", np.zeros((3, 3), np.float32), "depth is 3x3, the image is 3x2"),
+        ("bad_normal.npy", np.zeros((2, 4, 3), np.float32), "normal is 4x2, the image is 3x2"),
+        ("bad_depth.npy", np.array([{"x": 1}], dtype=object), "not a readable .npy"),
+        ("bad_depth.npy", b"\x93NUMPY\x01\x00garbage", "not a readable .npy"),
+        ("bad_depth.npy", b"plain text", "not a .npy file"),
+        ("lost_depth.npy", np.zeros((2, 3), np.float32), "no image named 'lost'"),
+    ],
+)
 def test_bad_files_are_one_problem_each(tmp_path, name, array, message):
     _image(tmp_path / "img" / "bad.png")
     _image(tmp_path / "img" / "good.png")

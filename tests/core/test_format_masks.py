@@ -60,8 +60,7 @@ def test_round_trip_is_bit_exact(tmp_path):
     np.testing.assert_array_equal(imported.layers["part_map"], doc.part_map)
     assert imported.layers["part_map"].dtype == np.uint8
     np.testing.assert_array_equal(imported.layers["foreground"], doc.foreground)
-    again = Annotation(str(imported.image_path), imported.size, class_schema=imported.class_schema,
-                       **imported.layers)
+    again = Annotation(str(imported.image_path), imported.size, class_schema=imported.class_schema, **imported.layers)
     _export(tmp_path / "two", [again])
     for name in ("a_seg.png", "a_seg_color.png", "a_fg.png"):
         assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
@@ -69,7 +68,7 @@ def test_round_trip_is_bit_exact(tmp_path):
 
 def test_images_beside_the_export_are_matched_by_stem(tmp_path):
     doc = _doc(_image(tmp_path / "a.png"))
-    _export(tmp_path, [doc])        # outputs next to the image: they must not count as images
+    _export(tmp_path, [doc])  # outputs next to the image: they must not count as images
     (imported,) = list(FMT.read(tmp_path, ImportOptions()))
     assert imported.image_path == tmp_path / "a.png"
 
@@ -84,15 +83,18 @@ def test_a_mask_alone_imports(tmp_path):
     assert imported.layers["foreground"].tolist() == (fg == 255).tolist()
 
 
-@pytest.mark.parametrize("name, pixels, message", [
-    ("bad_seg.png", np.full((4, 6), 28, np.uint8), r"class ids \[28\] are outside sapiens_28"),
-    ("bad_seg.png", np.zeros((4, 6), np.uint16), "not a single-channel 8-bit"),
-    ("bad_seg.png", np.zeros((4, 6, 3), np.uint8), "not a single-channel 8-bit"),
-    ("bad_seg.png", np.zeros((5, 6), np.uint8), "part_map is 6x5, the image is 6x4"),
-    ("bad_fg.png", np.zeros((4, 7), np.uint8), "foreground is 7x4, the image is 6x4"),
-    ("bad_seg.png", b"not a png", "not a readable PNG"),
-    ("lost_seg.png", np.zeros((4, 6), np.uint8), "no image named 'lost'"),
-])
+@pytest.mark.parametrize(
+    "name, pixels, message",
+    [
+        ("bad_seg.png", np.full((4, 6), 28, np.uint8), r"class ids \[28\] are outside sapiens_28"),
+        ("bad_seg.png", np.zeros((4, 6), np.uint16), "not a single-channel 8-bit"),
+        ("bad_seg.png", np.zeros((4, 6, 3), np.uint8), "not a single-channel 8-bit"),
+        ("bad_seg.png", np.zeros((5, 6), np.uint8), "part_map is 6x5, the image is 6x4"),
+        ("bad_fg.png", np.zeros((4, 7), np.uint8), "foreground is 7x4, the image is 6x4"),
+        ("bad_seg.png", b"not a png", "not a readable PNG"),
+        ("lost_seg.png", np.zeros((4, 6), np.uint8), "no image named 'lost'"),
+    ],
+)
 def test_bad_files_are_one_problem_each(tmp_path, name, pixels, message):
     _image(tmp_path / "img" / "bad.png")
     _image(tmp_path / "img" / "good.png")

@@ -36,8 +36,9 @@ def _npy(path: Path, array) -> None:
 
 def _pose_json(path: Path, instances) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"instance_info": [{"keypoints": k, "keypoint_scores": s} for k, s in instances]},
-                               indent="\t"))
+    path.write_text(
+        json.dumps({"instance_info": [{"keypoints": k, "keypoint_scores": s} for k, s in instances]}, indent="\t")
+    )
 
 
 SEG = np.array([[0, 1, 2, 0], [0, 27, 27, 0], [5, 0, 0, 0]], np.int64)
@@ -51,7 +52,7 @@ def _lite_outputs(root: Path, name: str = "a") -> None:
     """What the four demos leave after running over images/<name>.jpg."""
     _png(root / "images" / f"{name}.jpg")
     _pose_json(root / "out" / "pose" / f"{name}.json", [(KP, SCORES), (KP[::-1], [0.5] * 17)])
-    _png(root / "out" / "pose" / f"{name}.jpg", 2 * W)                 # the visualisations, same name
+    _png(root / "out" / "pose" / f"{name}.jpg", 2 * W)  # the visualisations, same name
     _npy(root / "out" / "seg" / f"{name}_seg.npy", SEG)
     _npy(root / "out" / "seg" / f"{name}.npy", SEG > 0)
     _png(root / "out" / "seg" / f"{name}.jpg", 2 * W)
@@ -73,13 +74,13 @@ def test_reads_every_kind_exactly(tmp_path):
     assert (a.id, b.id) == (0, 1) and a.box is None and b.box is None
     np.testing.assert_array_equal(a.keypoints[:, :2], np.array(KP, np.float32))
     np.testing.assert_array_equal(a.keypoints[:, 2], np.array(SCORES, np.float32))
-    assert a.visibility.tolist() == [2] * 9 + [0] * 8          # score >= 0.3, the demos' threshold
+    assert a.visibility.tolist() == [2] * 9 + [0] * 8  # score >= 0.3, the demos' threshold
     assert a.source.tolist() == [0] * 17 and b.visibility.tolist() == [2] * 17
     part_map = imported.layers["part_map"]
     assert part_map.dtype == np.uint8 and part_map.tolist() == SEG.tolist()
     fg = imported.layers["foreground"]
     assert fg.dtype == np.bool_ and fg.tolist() == (SEG > 0).tolist()
-    expected_depth = np.where(SEG > 0, DEPTH, np.nan).astype(np.float32)   # background NaN, as our pipeline
+    expected_depth = np.where(SEG > 0, DEPTH, np.nan).astype(np.float32)  # background NaN, as our pipeline
     assert np.array_equal(imported.layers["depth"], expected_depth, equal_nan=True)
     expected_normal = np.where((SEG > 0)[..., None], NORMAL, np.nan).astype(np.float32)
     assert imported.layers["normal"].dtype == np.float32
@@ -114,23 +115,26 @@ def _bad_pose(k=KP, s=SCORES):
     return lambda p: _pose_json(p, [(k, s)])
 
 
-@pytest.mark.parametrize("name, make, message", [
-    ("bad.json", lambda p: p.write_text("{\"instance_info\": [ "), "bad.json: not valid JSON"),
-    ("bad.json", lambda p: p.write_text("{\"predictions\": []}"), "needs an \"instance_info\" list"),
-    ("bad.json", _bad_pose(KP[:5], SCORES[:5]), "no known keypoint set has 5 points"),
-    ("bad.json", _bad_pose(KP, SCORES[:16]), "17 keypoints but 16 keypoint_scores"),
-    ("bad.json", _bad_pose([[float("nan"), 1.0]] + KP[1:]), r"instance_info\[0\].keypoints: point 0 is not finite"),
-    ("bad.json", _bad_pose([[1e7, 1.0]] + KP[1:]), r"instance_info\[0\].keypoints: point 0 .* far outside"),
-    ("bad.json", _bad_pose([[1, "x"]] + KP[1:]), r"keypoints must be a list of \[x, y\] pairs"),
-    ("bad.npy", lambda p: _npy(p, np.zeros((H, W), np.int32)), r"bad.npy: int32 \(3, 4\) is none of"),
-    ("bad_seg.npy", lambda p: _npy(p, np.full((H, W), 28, np.int64)), r"class ids \[28\] are outside sapiens_28"),
-    ("bad_seg.npy", lambda p: _npy(p, np.zeros((H + 1, W), np.int64)), "part_map is 4x4, the image is 4x3"),
-    ("bad.npy", lambda p: _npy(p, np.zeros((H, W), np.float64)), "depth is float64, the demos write float32"),
-    ("bad.npy", lambda p: _npy(p, np.zeros((H, W, 3), np.float16)), "normal is float16"),
-    ("bad.npy", lambda p: _npy(p, np.zeros((H, W + 1), bool)), "foreground is 5x3, the image is 4x3"),
-    ("bad.npy", lambda p: np.save(str(p), np.array([None, 1], dtype=object), allow_pickle=True), "Python objects"),
-    ("bad.npy", lambda p: p.write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'"), "not a readable .npy"),
-])
+@pytest.mark.parametrize(
+    "name, make, message",
+    [
+        ("bad.json", lambda p: p.write_text('{"instance_info": [ '), "bad.json: not valid JSON"),
+        ("bad.json", lambda p: p.write_text('{"predictions": []}'), 'needs an "instance_info" list'),
+        ("bad.json", _bad_pose(KP[:5], SCORES[:5]), "no known keypoint set has 5 points"),
+        ("bad.json", _bad_pose(KP, SCORES[:16]), "17 keypoints but 16 keypoint_scores"),
+        ("bad.json", _bad_pose([[float("nan"), 1.0]] + KP[1:]), r"instance_info\[0\].keypoints: point 0 is not finite"),
+        ("bad.json", _bad_pose([[1e7, 1.0]] + KP[1:]), r"instance_info\[0\].keypoints: point 0 .* far outside"),
+        ("bad.json", _bad_pose([[1, "x"]] + KP[1:]), r"keypoints must be a list of \[x, y\] pairs"),
+        ("bad.npy", lambda p: _npy(p, np.zeros((H, W), np.int32)), r"bad.npy: int32 \(3, 4\) is none of"),
+        ("bad_seg.npy", lambda p: _npy(p, np.full((H, W), 28, np.int64)), r"class ids \[28\] are outside sapiens_28"),
+        ("bad_seg.npy", lambda p: _npy(p, np.zeros((H + 1, W), np.int64)), "part_map is 4x4, the image is 4x3"),
+        ("bad.npy", lambda p: _npy(p, np.zeros((H, W), np.float64)), "depth is float64, the demos write float32"),
+        ("bad.npy", lambda p: _npy(p, np.zeros((H, W, 3), np.float16)), "normal is float16"),
+        ("bad.npy", lambda p: _npy(p, np.zeros((H, W + 1), bool)), "foreground is 5x3, the image is 4x3"),
+        ("bad.npy", lambda p: np.save(str(p), np.array([None, 1], dtype=object), allow_pickle=True), "Python objects"),
+        ("bad.npy", lambda p: p.write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'"), "not a readable .npy"),
+    ],
+)
 def test_bad_files_are_one_problem_each(tmp_path, name, make, message):
     _lite_outputs(tmp_path, "good")
     _png(tmp_path / "images" / "bad.png")

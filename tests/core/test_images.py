@@ -29,9 +29,9 @@ def _quadrants(h: int = 40, w: int = 60) -> np.ndarray:
     """Four flat colours, so orientation can be checked through lossy JPEG too."""
     a = np.zeros((h, w, 3), np.uint8)
     a[: h // 2, : w // 2] = (255, 0, 0)
-    a[: h // 2, w // 2:] = (0, 255, 0)
-    a[h // 2:, : w // 2] = (0, 0, 255)
-    a[h // 2:, w // 2:] = (255, 255, 255)
+    a[: h // 2, w // 2 :] = (0, 255, 0)
+    a[h // 2 :, : w // 2] = (0, 0, 255)
+    a[h // 2 :, w // 2 :] = (255, 255, 255)
     return a
 
 
@@ -41,6 +41,7 @@ def _check_array(a: np.ndarray, shape: tuple[int, int]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- pixels
+
 
 def test_rgb_png_is_read_exactly_into_one_buffer():
     expected = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
@@ -67,7 +68,9 @@ def test_exif_orientation_matches_pillow_exif_transpose(tmp_path, orientation):
     rgb = rng.integers(0, 256, (7, 11, 3), dtype=np.uint8)
     for name in ("o.png", "o.webp", "o.tif"):
         path = tmp_path / name
-        Image.fromarray(rgb).save(path, exif=_exif(orientation), **({"lossless": True} if name.endswith("webp") else {}))
+        Image.fromarray(rgb).save(
+            path, exif=_exif(orientation), **({"lossless": True} if name.endswith("webp") else {})
+        )
         expected = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
         a = read_image(path)
         np.testing.assert_array_equal(a, expected, err_msg=f"{name} orientation {orientation}")
@@ -80,9 +83,11 @@ def test_jpeg_with_orientation_6_is_turned_upright(tmp_path):
     a = read_image(path)
     assert a.shape == (60, 40, 3)
     assert read_image_size(path) == (40, 60)
+
     # Rotated 90 degrees clockwise: stored bottom-left (blue) is now top-left, top-left (red) is top-right.
     def near(pixel, color):
         return np.abs(pixel.astype(int) - color).max() <= 10
+
     assert near(a[5, 5], (0, 0, 255)) and near(a[5, 35], (255, 0, 0))
     assert near(a[55, 5], (255, 255, 255)) and near(a[55, 35], (0, 255, 0))
 
@@ -98,7 +103,7 @@ def test_jpeg_with_data_after_the_end_marker_reads(tmp_path, monkeypatch):
 
 def test_16_bit_images_are_scaled_not_truncated(tmp_path):
     v = np.array([0, 1, 128, 129, 255, 256, 32767, 32896, 65279, 65280, 65407, 65408, 65535], np.uint16)
-    expected = np.round(v / 257.0).astype(np.uint8)   # the high byte (v >> 8) would differ in several places
+    expected = np.round(v / 257.0).astype(np.uint8)  # the high byte (v >> 8) would differ in several places
     assert not np.array_equal(expected, (v >> 8).astype(np.uint8))
     rgb16 = np.stack([v, v[::-1], v], axis=-1)[None].repeat(3, axis=0)
     for name in ("rgb16.png", "rgb16.tif"):
@@ -130,9 +135,11 @@ def test_greyscale_and_one_bit(tmp_path):
 def test_alpha_is_dropped_not_composited(tmp_path):
     rgba = np.zeros((4, 5, 4), np.uint8)
     rgba[..., :3] = (200, 100, 50)
-    rgba[..., 3] = np.arange(20).reshape(4, 5) * 13   # from fully transparent to nearly opaque
+    rgba[..., 3] = np.arange(20).reshape(4, 5) * 13  # from fully transparent to nearly opaque
     for name in ("a.png", "a.tif", "a.webp"):
-        Image.fromarray(rgba, "RGBA").save(tmp_path / name, **({"lossless": True, "exact": True} if "webp" in name else {}))
+        Image.fromarray(rgba, "RGBA").save(
+            tmp_path / name, **({"lossless": True, "exact": True} if "webp" in name else {})
+        )
         a = read_image(tmp_path / name)
         assert (a == (200, 100, 50)).all(), name
     la = np.stack([np.full((4, 5), 77, np.uint8), rgba[..., 3]], axis=-1)
@@ -153,9 +160,9 @@ def test_palette_images(tmp_path):
 
 def test_cmyk_jpeg_and_tiff(tmp_path):
     cmyk = np.zeros((8, 8, 4), np.uint8)
-    cmyk[..., 0] = 200          # cyan
-    cmyk[..., 3] = 30           # a little black
-    cmyk[4:, :, 1] = 100        # magenta in the bottom half
+    cmyk[..., 0] = 200  # cyan
+    cmyk[..., 3] = 30  # a little black
+    cmyk[4:, :, 1] = 100  # magenta in the bottom half
     c, m, k = 200 / 255, 100 / 255, 30 / 255
     top = np.array([(1 - c) * (1 - k), 1 - k, 1 - k]) * 255
     bottom = np.array([(1 - c) * (1 - k), (1 - m) * (1 - k), 1 - k]) * 255
@@ -168,8 +175,13 @@ def test_cmyk_jpeg_and_tiff(tmp_path):
 
 def test_lossless_formats_are_exact(tmp_path):
     rgb = np.random.default_rng(0).integers(0, 256, (13, 17, 3), dtype=np.uint8)
-    for name, kwargs in (("x.bmp", {}), ("x.tif", {}), ("x.tiff", {"compression": "tiff_lzw"}),
-                         ("x.webp", {"lossless": True}), ("x.png", {})):
+    for name, kwargs in (
+        ("x.bmp", {}),
+        ("x.tif", {}),
+        ("x.tiff", {"compression": "tiff_lzw"}),
+        ("x.webp", {"lossless": True}),
+        ("x.png", {}),
+    ):
         Image.fromarray(rgb).save(tmp_path / name, **kwargs)
         a = read_image(tmp_path / name)
         _check_array(a, (13, 17))
@@ -202,6 +214,7 @@ def test_large_jpeg_peak_memory_is_about_one_image(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- errors
+
 
 def _assert_read_error(path: Path, *words: str) -> None:
     with pytest.raises(ImageReadError) as info:
@@ -263,14 +276,30 @@ def test_pixel_limit(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------------------------------------- folders
 
+
 def test_find_images(tmp_path):
     (tmp_path / "shoot" / "day2").mkdir(parents=True)
     (tmp_path / ".cache").mkdir()
-    for rel in ("shoot/img10.jpg", "shoot/img2.JPG", "shoot/img1.png", "shoot/day2/a.TIFF", "shoot/notes.txt",
-                "shoot/._img2.jpg", ".cache/x.png", "single.webp", "other.bmp"):
+    for rel in (
+        "shoot/img10.jpg",
+        "shoot/img2.JPG",
+        "shoot/img1.png",
+        "shoot/day2/a.TIFF",
+        "shoot/notes.txt",
+        "shoot/._img2.jpg",
+        ".cache/x.png",
+        "single.webp",
+        "other.bmp",
+    ):
         (tmp_path / rel).write_bytes(b"x")
-    found = find_images([tmp_path / "shoot", tmp_path / "single.webp", tmp_path / "shoot" / "img1.png",
-                         str(tmp_path / "shoot" / "notes.txt")])
+    found = find_images(
+        [
+            tmp_path / "shoot",
+            tmp_path / "single.webp",
+            tmp_path / "shoot" / "img1.png",
+            str(tmp_path / "shoot" / "notes.txt"),
+        ]
+    )
     names = [p.relative_to(tmp_path).as_posix() for p in found]
     assert names == ["shoot/day2/a.TIFF", "shoot/img1.png", "shoot/img2.JPG", "shoot/img10.jpg", "single.webp"]
     assert all(isinstance(p, Path) for p in found)

@@ -34,15 +34,31 @@ SPEC_HEADS = {
 def spec_shapes(task: str, dim: int, layers: int, deconv, conv, outputs: int) -> dict[str, tuple[int, ...]]:
     """Every key and shape the spec's §5.2 scheme prescribes, written out independently of the model code."""
     hidden = 4 * dim
-    shapes = {"backbone.patch_embed.projection.weight": (dim, 3, 16, 16), "backbone.patch_embed.projection.bias": (dim,),
-              "backbone.pos_embed": (1, 3072, dim), "backbone.ln1.weight": (dim,), "backbone.ln1.bias": (dim,)}
+    shapes = {
+        "backbone.patch_embed.projection.weight": (dim, 3, 16, 16),
+        "backbone.patch_embed.projection.bias": (dim,),
+        "backbone.pos_embed": (1, 3072, dim),
+        "backbone.ln1.weight": (dim,),
+        "backbone.ln1.bias": (dim,),
+    }
     for i in range(layers):
         p = f"backbone.layers.{i}."
-        shapes.update({p + "ln1.weight": (dim,), p + "ln1.bias": (dim,), p + "ln2.weight": (dim,), p + "ln2.bias": (dim,),
-                       p + "attn.qkv.weight": (3 * dim, dim), p + "attn.qkv.bias": (3 * dim,),
-                       p + "attn.proj.weight": (dim, dim), p + "attn.proj.bias": (dim,),
-                       p + "ffn.layers.0.0.weight": (hidden, dim), p + "ffn.layers.0.0.bias": (hidden,),
-                       p + "ffn.layers.1.weight": (dim, hidden), p + "ffn.layers.1.bias": (dim,)})
+        shapes.update(
+            {
+                p + "ln1.weight": (dim,),
+                p + "ln1.bias": (dim,),
+                p + "ln2.weight": (dim,),
+                p + "ln2.bias": (dim,),
+                p + "attn.qkv.weight": (3 * dim, dim),
+                p + "attn.qkv.bias": (3 * dim,),
+                p + "attn.proj.weight": (dim, dim),
+                p + "attn.proj.bias": (dim,),
+                p + "ffn.layers.0.0.weight": (hidden, dim),
+                p + "ffn.layers.0.0.bias": (hidden,),
+                p + "ffn.layers.1.weight": (dim, hidden),
+                p + "ffn.layers.1.bias": (dim,),
+            }
+        )
     head = TASKS[task].head_prefix
     width = dim
     for i, out in enumerate(deconv):
@@ -99,8 +115,12 @@ def test_parameter_counts_match_the_spec_figures():
     # Spec §5.1/§5.2 [computed]: backbone 0.306/0.635/1.139/2.132 B; heads per size in millions. The spec's 2B pose
     # head figure 34.5 M is a double rounding of 34.448 M (1920*768*16 + 768*768*16 + 2*(768*768+768) + 308*769).
     assert round(millions(meta_model("pose").backbone) / 1e3, 3) == 0.306
-    for arch, backbone, pose, seg, depth in [("0.3b", 306, 23.4, 33.3, 13.7), ("0.6b", 635, 26.6, 36.4, 15.2),
-                                             ("1b", 1139, 29.7, 39.5, 16.8), ("2b", 2132, 34.4, 44.3, 19.2)]:
+    for arch, backbone, pose, seg, depth in [
+        ("0.3b", 306, 23.4, 33.3, 13.7),
+        ("0.6b", 635, 26.6, 36.4, 15.2),
+        ("1b", 1139, 29.7, 39.5, 16.8),
+        ("2b", 2132, 34.4, 44.3, 19.2),
+    ]:
         assert round(millions(meta_model("pose", arch).backbone)) == backbone
         assert round(millions(meta_model("pose", arch).head), 1) == pose
         assert round(millions(meta_model("seg", arch).decode_head), 1) == seg
@@ -111,7 +131,11 @@ def test_parameter_counts_match_the_spec_figures():
 
 def test_arch_table():
     assert [(a.embed_dim, a.num_layers, a.num_heads, a.head_dim, a.mlp_hidden) for a in ARCHS.values()] == [
-        (1024, 24, 16, 64, 4096), (1280, 32, 16, 80, 5120), (1536, 40, 24, 64, 6144), (1920, 48, 32, 60, 7680)]
+        (1024, 24, 16, 64, 4096),
+        (1280, 32, 16, 80, 5120),
+        (1536, 40, 24, 64, 6144),
+        (1920, 48, 32, 60, 7680),
+    ]
     model = meta_model("normal", "2b")
     assert model.backbone.layers[0].attn.head_dim == 60
     assert model.backbone.layers[0].attn.num_heads == 32
@@ -223,8 +247,13 @@ def test_load_pretrained_backbone_drops_cls_and_resizes_the_grid():
     for checkpoint in (mae, raw):
         ignored = load_pretrained_backbone(model, checkpoint)
         assert "cls_token" in ignored
-        expected = F.interpolate(square.reshape(1, 64, 64, 128).permute(0, 3, 1, 2), size=(64, 48), mode="bicubic",
-                                 align_corners=False).flatten(2).transpose(1, 2)
+        expected = (
+            F.interpolate(
+                square.reshape(1, 64, 64, 128).permute(0, 3, 1, 2), size=(64, 48), mode="bicubic", align_corners=False
+            )
+            .flatten(2)
+            .transpose(1, 2)
+        )
         torch.testing.assert_close(model.backbone.pos_embed.data, expected)
         torch.testing.assert_close(model.backbone.layers[1].ffn.layers[1].weight, donor["layers.1.ffn.layers.1.weight"])
     assert "neck.decoder_pos_embed" in load_pretrained_backbone(model, raw)

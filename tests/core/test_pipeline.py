@@ -25,8 +25,13 @@ def astronaut():
 
 
 def test_from_paths_keeps_its_signature_and_options(tiny_checkpoint):
-    pipeline = Pipeline.from_paths({"pose": tiny_checkpoint("pose", "onnx"), "seg": None}, device="cpu",
-                                   batch_size=3, flip_test=True, kpt_threshold=0.5)
+    pipeline = Pipeline.from_paths(
+        {"pose": tiny_checkpoint("pose", "onnx"), "seg": None},
+        device="cpu",
+        batch_size=3,
+        flip_test=True,
+        kpt_threshold=0.5,
+    )
     try:
         assert set(pipeline.models) == {"pose"}
         assert (pipeline.batch_size, pipeline.flip_test, pipeline.kpt_threshold) == (3, True, 0.5)
@@ -50,8 +55,9 @@ def test_persons_follow_the_boxes(tiny_checkpoint, astronaut):
     pipeline = Pipeline.from_paths({"pose": tiny_checkpoint("pose", "torchscript")}, device="cpu", batch_size=2)
     boxes = np.array([[40, 20, 300, 500, 0.9], [200, 10, 500, 400, 0.6]], np.float32)
     try:
-        two, none, whole = pipeline.run([Frame(astronaut, "a.png", boxes), Frame(astronaut, "b.png", boxes[:0]),
-                                         Frame(astronaut, "c.png")])
+        two, none, whole = pipeline.run(
+            [Frame(astronaut, "a.png", boxes), Frame(astronaut, "b.png", boxes[:0]), Frame(astronaut, "c.png")]
+        )
     finally:
         pipeline.close()
     assert [len(d.persons) for d in (two, none, whole)] == [2, 0, 1]
@@ -142,8 +148,9 @@ def test_quick_without_a_person(quick_depth):
 
 @needs_quick
 def test_quick_with_seg_the_seg_foreground_wins(tiny_checkpoint, astronaut):
-    pipeline = Pipeline.from_paths({"pose": QUICK_MODEL_ID, "seg": tiny_checkpoint("seg", "onnx")}, device="cpu",
-                                   kpt_threshold=0.95)
+    pipeline = Pipeline.from_paths(
+        {"pose": QUICK_MODEL_ID, "seg": tiny_checkpoint("seg", "onnx")}, device="cpu", kpt_threshold=0.95
+    )
     try:
         (doc,) = pipeline.run([Frame(astronaut, "a.png")])
     finally:

@@ -8,8 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sapiens_core.geometry import (DEFAULT_RELIEF, build_point_cloud, colors_from_image, colors_from_parts,
-                                   default_focal, depth_to_points, read_ply, write_ply)
+from sapiens_core.geometry import (
+    DEFAULT_RELIEF,
+    build_point_cloud,
+    colors_from_image,
+    colors_from_parts,
+    default_focal,
+    depth_to_points,
+    read_ply,
+    write_ply,
+)
 
 H, W = 48, 64
 
@@ -113,14 +121,23 @@ def test_stride_subsamples_without_moving_points():
     full_points, full_pixels = depth_to_points(depth)
     points, pixels = depth_to_points(depth, stride=3)
     assert np.all(pixels % 3 == 0)
-    expected = ((full_pixels[:, 0] % 3 == 0) & (full_pixels[:, 1] % 3 == 0))
+    expected = (full_pixels[:, 0] % 3 == 0) & (full_pixels[:, 1] % 3 == 0)
     np.testing.assert_array_equal(pixels, full_pixels[expected])
     np.testing.assert_array_equal(points, full_points[expected])
 
 
-@pytest.mark.parametrize("kwargs", [{"stride": 0}, {"stride": 1.5}, {"focal": 0}, {"focal": float("nan")},
-                                    {"relief": -1}, {"mask": np.ones((H, W), np.uint8)},
-                                    {"mask": np.ones((2, 2), bool)}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"stride": 0},
+        {"stride": 1.5},
+        {"focal": 0},
+        {"focal": float("nan")},
+        {"relief": -1},
+        {"mask": np.ones((H, W), np.uint8)},
+        {"mask": np.ones((2, 2), bool)},
+    ],
+)
 def test_bad_arguments_are_reported(kwargs):
     with pytest.raises(ValueError):
         depth_to_points(np.ones((H, W), np.float32), **kwargs)
@@ -144,8 +161,9 @@ def test_colors_by_image_come_from_the_right_pixels():
     assert len(pixels) == (H // 2) * len([x for x in range(0, W, 2) if x % 3])
     colors = colors_from_image(image, pixels)
     assert colors.dtype == np.float32 and colors.shape == (len(pixels), 3)
-    np.testing.assert_allclose(colors * 255, np.column_stack([pixels[:, 0], pixels[:, 1], np.full(len(pixels), 7)]),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        colors * 255, np.column_stack([pixels[:, 0], pixels[:, 1], np.full(len(pixels), 7)]), atol=1e-4
+    )
     grey = colors_from_image(image[..., 0], pixels)
     np.testing.assert_allclose(grey[:, 1] * 255, pixels[:, 0], atol=1e-4)
     rgba = np.dstack([image, np.full((H, W), 9, np.uint8)])
@@ -225,8 +243,13 @@ def test_importing_the_package_does_not_load_open3d():
 
 
 def _viewer(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "sapiens_core.geometry.viewer", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "sapiens_core.geometry.viewer", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_viewer_help_and_errors(tmp_path):
@@ -257,4 +280,4 @@ def test_viewer_renders_a_screenshot_headless(tmp_path):
     shot = cv2.imread(str(out))[..., ::-1]
     assert shot.shape == (120, 160, 3)
     red = (shot[..., 0] > 200) & (shot[..., 1] < 60) & (shot[..., 2] < 60)
-    assert red[60 - 10:60 + 10, 80 - 10:80 + 10].all()  # the cloud fills the middle, seen from the camera
+    assert red[60 - 10 : 60 + 10, 80 - 10 : 80 + 10].all()  # the cloud fills the middle, seen from the camera
