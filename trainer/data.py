@@ -6,11 +6,14 @@ image resized as at inference. Every random choice comes from a generator seeded
 the sampler hands over with the index: a sample is the same whichever worker makes it and whenever a run resumes.
 
 Keypoints are mapped onto the training schema by name, so a custom schema trains on the Goliath points it shares;
-a point of the schema that Goliath does not have is unlabeled (weight 0).
+a point of the schema that Goliath does not have is unlabeled (weight 0). A new point (a racket tip) gets labels
+from a plain COCO keypoints file whose category lists exactly the training schema's names, in order: that file is
+read in the schema's own layout and its labels are used as they are (see ``read_source``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +24,14 @@ from torch.utils.data import Dataset
 
 from sapiens_core.annotation import SOURCE_HUMAN
 from sapiens_core.errors import SapiensError
-from sapiens_core.export import ImportedImage, ImportOptions, ImportProblem, get_format
+from sapiens_core.export import (
+    ImportedImage,
+    ImportOptions,
+    ImportProblem,
+    get_format,
+    own_schema_layout,
+    read_coco,
+)
 from sapiens_core.io.images import read_image
 from sapiens_core.schema import ClassSchema, KeypointSchema, class_schema, keypoint_schema
 from sapiens_core.tasks import box_to_center_scale, crop_person, image_to_crop, normalize
@@ -74,17 +84,47 @@ def keypoint_map(schema: KeypointSchema, source: KeypointSchema) -> np.ndarray:
     return np.array([names.get(n, -1) for n in schema.names], dtype=np.int64)
 
 
+def _category_names(path: Path) -> list | None:
+    """The names the file's keypoint category lists, as ``read_coco`` picks the category; None when that cannot
+    be told (not JSON, no such category): the coco-goliath308 reader then says what is wrong, field by field."""
+    try:
+        categories = json.loads(Path(path).read_text(encoding="utf-8"))["categories"]
+        with_points = [c for c in categories if "keypoints" in c]
+        if len(with_points) > 1:
+            with_points = [c for c in with_points if c.get("name") == "person"][:1] or with_points
+        names = with_points[0]["keypoints"] if len(with_points) == 1 else None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return names if isinstance(names, list) else None
+
+
 def read_source(
     path: Path, task: str, schema: KeypointSchema | None, images_dir: Path | None = None, human_only: bool = False
 ) -> DataSource:
-    """Read a coco-goliath308 file; images without what ``task`` needs are skipped. ``human_only`` keeps only
-    keypoints a person placed or checked (``keypoint_sources`` 1), not model predictions left as they were."""
-    fmt = get_format("coco-goliath308")
+    """Read a training file; images without what ``task`` needs are skipped. ``human_only`` keeps only
+    keypoints a person placed or checked (``keypoint_sources`` 1), not model predictions left as they were.
+
+    Which file: for pose, one whose keypoint category lists exactly the training schema's names (in order) is
+    plain COCO in that schema, read as it is, so points Goliath lacks get labels too; any other file is
+    coco-goliath308 (with its side files), its points mapped onto the schema by name. A file listing other
+    names is refused, naming the ones expected."""
+    options = ImportOptions(images_dir=images_dir)
     goliath = keypoint_schema("goliath_308")
-    rows = keypoint_map(schema, goliath) if schema is not None else None
+    names = _category_names(path) if schema is not None and schema.names != goliath.names else None
+    if names is not None and names == list(schema.names):
+        items, rows = read_coco(Path(path), options, own_schema_layout(schema)), np.arange(len(schema))
+    elif names is not None and names != list(goliath.names):
+        shown = ", ".join(schema.names[:8]) + (", ..." if len(schema) > 8 else "")
+        raise SapiensError(
+            f"{Path(path).name}: its keypoint category lists {len(names)} other names; expected the "
+            f"{len(schema)} {schema.name} names in order ({shown}) or the 308 Goliath names"
+        )
+    else:
+        items = get_format("coco-goliath308").read(Path(path), options)
+        rows = keypoint_map(schema, goliath) if schema is not None else None
     source = DataSource()
     layer_name = {"seg": "part_map", "depth": "depth", "normal": "normal"}.get(task)
-    for index, item in enumerate(fmt.read(Path(path), ImportOptions(images_dir=images_dir))):
+    for index, item in enumerate(items):
         if isinstance(item, ImportProblem):
             source.problems.append(str(item))
             continue
