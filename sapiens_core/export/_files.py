@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AnnotationFormatError, ImageReadError
-from ..io.images import find_images
+from ..io.images import find_images, read_image_size
 
 __all__ = [
     "FileProblem",
@@ -170,3 +170,29 @@ def check_shape(shape: tuple[int, ...], size: tuple[int, int], field: str) -> No
     if tuple(shape[:2]) != (h, w):
         got = f"{shape[1]}x{shape[0]}" if len(shape) >= 2 else f"shape {shape}"
         raise ValueError(f"{field} is {got}, the image is {w}x{h}")
+
+
+def read_layer_files(
+    stem: str, files: dict[str, list[Path]], images: ImageIndex, read_one
+) -> tuple[Path, tuple[int, int], dict[str, np.ndarray]]:
+    """The image of ``stem`` with its size, and each layer file read by ``read_one(layer, path)`` and checked to
+    be that size. One file per layer: two files claiming the same layer of one image are refused, not guessed
+    between. A bad file raises FileProblem naming it."""
+    for layer, paths in files.items():
+        if len(paths) > 1:
+            raise ValueError(f"{len(paths)} files give the {layer} of {stem!r}: {paths[0]}, {paths[1]}")
+    image_path = images.find(stem)
+    try:
+        size = read_image_size(image_path)
+    except ImageReadError as exc:
+        raise ValueError(str(exc)) from None
+    arrays = {}
+    for layer, (path,) in files.items():
+        try:
+            arrays[layer] = read_one(layer, path)
+            check_shape(arrays[layer].shape, size, layer)
+        except FileProblem:
+            raise
+        except ValueError as exc:
+            raise FileProblem(path, str(exc)) from None
+    return image_path, size, arrays

@@ -6,14 +6,9 @@ labels are corrected in the same editor as everything else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-
 from ..schema import keypoint_schema
-from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem
-from .coco import CocoLayout, write_coco
-from .coco_read import read_coco
-from .registry import Format, register_format
+from .coco import CocoLayout
+from .coco_read import register_coco_format
 
 _COCO17 = keypoint_schema("coco_17")
 LAYOUT = CocoLayout(
@@ -21,23 +16,8 @@ LAYOUT = CocoLayout(
 )
 
 
-def write(out: Path, items: Iterable[ExportItem], options: ExportOptions) -> ExportReport:
-    return write_coco(out, items, options, LAYOUT)
-
-
-def read(src: Path, options: ImportOptions) -> Iterator[ImportedImage | ImportProblem]:
-    return read_coco(src, options, LAYOUT)
-
-
-FORMAT = register_format(
-    Format(
-        name="coco17",
-        title="COCO keypoints, 17 body points (JSON)",
-        target="file",
-        suffix=".json",
-        write=write,
-        read=read,
-        description="Standard COCO person keypoints (17 points, taken from the documents by name); imports into "
-        "Goliath-308 documents.",
-    )
+FORMAT = register_coco_format(
+    LAYOUT,
+    "COCO keypoints, 17 body points (JSON)",
+    "Standard COCO person keypoints (17 points, taken from the documents by name); imports into Goliath-308 documents.",
 )

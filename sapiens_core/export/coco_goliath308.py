@@ -7,14 +7,9 @@ and per image the part map, foreground, depth and normal side files (``sapiens_l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-
 from ..schema import keypoint_schema
-from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem
-from .coco import CocoLayout, write_coco
-from .coco_read import read_coco
-from .registry import Format, register_format
+from .coco import CocoLayout
+from .coco_read import register_coco_format
 
 _GOLIATH = keypoint_schema("goliath_308")
 LAYOUT = CocoLayout(
@@ -28,24 +23,10 @@ LAYOUT = CocoLayout(
 )
 
 
-def write(out: Path, items: Iterable[ExportItem], options: ExportOptions) -> ExportReport:
-    return write_coco(out, items, options, LAYOUT)
-
-
-def read(src: Path, options: ImportOptions) -> Iterator[ImportedImage | ImportProblem]:
-    return read_coco(src, options, LAYOUT)
-
-
-FORMAT = register_format(
-    Format(
-        name="coco-goliath308",
-        title="COCO keypoints, Goliath 308 (JSON)",
-        target="file",
-        suffix=".json",
-        write=write,
-        read=read,
-        needs_layers=True,
-        description="COCO keypoints with all 308 Goliath points, person masks as RLE and the part map, depth and "
-        "normal files named per image: what the finetuning trainer and mmpose read.",
-    )
+FORMAT = register_coco_format(
+    LAYOUT,
+    "COCO keypoints, Goliath 308 (JSON)",
+    "COCO keypoints with all 308 Goliath points, person masks as RLE and the part map, depth and "
+    "normal files named per image: what the finetuning trainer and mmpose read.",
+    needs_layers=True,
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +23,9 @@ import numpy as np
 from ..annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation, Person
 from ..errors import AnnotationFormatError
 from . import coco_layers
-from .base import ImportedImage, ImportOptions, ImportProblem, resolve_name
-from .coco import CocoLayout, point_map
+from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem, resolve_name
+from .coco import CocoLayout, point_map, write_coco
+from .registry import Format, register_format
 
 __all__ = ["read_coco"]
 
@@ -292,3 +293,17 @@ def _is_number(value: object) -> bool:
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def register_coco_format(layout: CocoLayout, title: str, description: str, needs_layers: bool = False) -> Format:
+    """Register a COCO flavour: one file written by ``write_coco`` and read by ``read_coco`` in ``layout``."""
+
+    def write(out: Path, items: Iterable[ExportItem], options: ExportOptions) -> ExportReport:
+        return write_coco(out, items, options, layout)
+
+    def read(src: Path, options: ImportOptions) -> Iterator[ImportedImage | ImportProblem]:
+        return read_coco(src, options, layout)
+
+    return register_format(
+        Format(layout.name, title, "file", ".json", write, read, needs_layers=needs_layers, description=description)
+    )

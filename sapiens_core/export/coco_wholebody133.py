@@ -14,16 +14,11 @@ Goliath-308 document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-
 import numpy as np
 
 from ..schema import keypoint_schema
-from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem
-from .coco import CocoLayout, short_floats, write_coco
-from .coco_read import read_coco
-from .registry import Format, register_format
+from .coco import CocoLayout, short_floats
+from .coco_read import register_coco_format
 
 # COCO-WholeBody point -> document point, where the names differ but the point is the same. The WholeBody hand
 # "root" is the wrist (its hand skeleton starts at the root as Goliath's starts at the wrist). Goliath's
@@ -69,23 +64,9 @@ LAYOUT = CocoLayout(
 )
 
 
-def write(out: Path, items: Iterable[ExportItem], options: ExportOptions) -> ExportReport:
-    return write_coco(out, items, options, LAYOUT)
-
-
-def read(src: Path, options: ImportOptions) -> Iterator[ImportedImage | ImportProblem]:
-    return read_coco(src, options, LAYOUT)
-
-
-FORMAT = register_format(
-    Format(
-        name="coco-wholebody133",
-        title="COCO-WholeBody 133 (JSON)",
-        target="file",
-        suffix=".json",
-        write=write,
-        read=read,
-        description="COCO-WholeBody as xtcocotools and mmpose read it: body, feet, face and hands in their own "
-        "fields, with part boxes and valid flags; imports into Goliath-308 documents.",
-    )
+FORMAT = register_coco_format(
+    LAYOUT,
+    "COCO-WholeBody 133 (JSON)",
+    "COCO-WholeBody as xtcocotools and mmpose read it: body, feet, face and hands in their own "
+    "fields, with part boxes and valid flags; imports into Goliath-308 documents.",
 )

@@ -24,10 +24,8 @@ import cv2
 import numpy as np
 
 from ..annotation import layers
-from ..errors import ImageReadError
 from ..io.atomic import atomic_write_bytes
-from ..io.images import read_image_size
-from ._files import FileProblem, ImageIndex, check_shape, source_of, walk_files
+from ._files import ImageIndex, read_layer_files, source_of, walk_files
 from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem
 from .masks import write_depth, write_normal
 from .registry import Format, register_format
@@ -106,22 +104,11 @@ def read_depth_normal(src: Path, options: ImportOptions) -> Iterator[ImportedIma
 
 
 def _read_stem(stem: str, files: dict[str, list[Path]], images: ImageIndex, source: str) -> ImportedImage:
-    for layer, paths in files.items():
-        if len(paths) > 1:
-            raise ValueError(f"{len(paths)} files give the {layer} of {stem!r}: {paths[0]}, {paths[1]}")
-    image_path = images.find(stem)
-    try:
-        size = read_image_size(image_path)
-    except ImageReadError as exc:
-        raise ValueError(str(exc)) from None
-    arrays = {}
-    for layer, (path,) in files.items():
+    def read_one(layer: str, path: Path):
         # read_float_npy refuses pickles and anything but float32 of the layer's shape, naming the file.
-        try:
-            arrays[layer] = layers.read_float_npy(path, 3 if layer == "normal" else None, layer)
-            check_shape(arrays[layer].shape, size, layer)
-        except ValueError as exc:
-            raise FileProblem(path, str(exc)) from None
+        return layers.read_float_npy(path, 3 if layer == "normal" else None, layer)
+
+    image_path, size, arrays = read_layer_files(stem, files, images, read_one)
     return ImportedImage(source=source, image_path=image_path, size=size, layers=arrays)
 
 

@@ -22,11 +22,9 @@ import numpy as np
 from PIL import Image
 
 from ..annotation import layers
-from ..errors import ImageReadError
 from ..io.atomic import atomic_write_bytes
-from ..io.images import read_image_size
 from ..schema import ClassSchema, class_schema
-from ._files import FileProblem, ImageIndex, check_shape, source_of, walk_files
+from ._files import ImageIndex, read_layer_files, source_of, walk_files
 from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem
 from .registry import Format, register_format
 
@@ -122,31 +120,19 @@ def read_masks(src: Path, options: ImportOptions) -> Iterator[ImportedImage | Im
 
 
 def _read_stem(stem: str, files: dict[str, list[Path]], images: ImageIndex, schema: ClassSchema) -> ImportedImage:
-    for layer, paths in files.items():
-        if len(paths) > 1:
-            raise ValueError(f"{len(paths)} files give the {layer} of {stem!r}: {paths[0]}, {paths[1]}")
-    image_path = images.find(stem)
-    try:
-        size = read_image_size(image_path)
-    except ImageReadError as exc:
-        raise ValueError(str(exc)) from None
-    arrays = {}
-    for layer, (path,) in files.items():
-        try:
-            array = layers.read_class_png(path) if layer == "part_map" else layers.read_mask_png(path)
-            check_shape(array.shape, size, layer)
-        except ValueError as exc:
-            raise FileProblem(path, str(exc)) from None
-        if layer == "part_map":
-            present = np.flatnonzero(np.bincount(array.ravel(), minlength=256))
-            unknown = present[(present >= len(schema)) & (present != 255)]  # 255 = "ignore" in training
-            if unknown.size:
-                raise FileProblem(
-                    path,
-                    f"class ids {unknown.tolist()[:8]} are outside {schema.name} "
-                    f"(0..{len(schema) - 1}, or 255 = ignore)",
-                )
-        arrays[layer] = array
+    def read_one(layer: str, path: Path) -> np.ndarray:
+        if layer != "part_map":
+            return layers.read_mask_png(path)
+        array = layers.read_class_png(path)
+        present = np.flatnonzero(np.bincount(array.ravel(), minlength=256))
+        unknown = present[(present >= len(schema)) & (present != 255)]  # 255 = "ignore" in training
+        if unknown.size:
+            raise ValueError(
+                f"class ids {unknown.tolist()[:8]} are outside {schema.name} (0..{len(schema) - 1}, or 255 = ignore)"
+            )
+        return array
+
+    image_path, size, arrays = read_layer_files(stem, files, images, read_one)
     return ImportedImage(
         source=str(files[next(iter(files))][0]),
         image_path=image_path,
