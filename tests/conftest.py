@@ -22,6 +22,7 @@ def _isolated_user_state(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SAPIENS_MODELS_DIR", str(tmp_path_factory.mktemp("models")))
     # Autosave writes here, never into the user's own recovery folder.
     monkeypatch.setenv("SAPIENS_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    monkeypatch.setenv("SAPIENS_LABELS_DIR", str(tmp_path_factory.mktemp("labels")))  # read-only image folders
     try:
         from PySide6.QtCore import QSettings
     except ImportError:  # the core tests run without Qt too
