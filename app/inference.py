@@ -18,8 +18,8 @@ from sapiens_core.annotation import Annotation
 from sapiens_core.errors import SapiensError
 from sapiens_core.io.images import read_image
 from sapiens_core.pipeline import Frame, Pipeline
-from sapiens_core.project import annotation_path
 
+from .editing.locations import document_path
 from .models.choice import describe_pipeline
 from .workers import JobRunner, Report
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def load_existing(image_path: str | Path) -> Annotation | None:
-    path = annotation_path(image_path)
+    path = document_path(image_path)
     return Annotation.load(path) if path.is_file() else None
 
 

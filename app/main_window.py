@@ -21,7 +21,7 @@ from sapiens_core.annotation import Annotation
 from sapiens_core.errors import SapiensError
 from sapiens_core.io.images import IMAGE_SUFFIXES, find_images, read_image
 from sapiens_core.pipeline import QUICK_MODEL_ID
-from sapiens_core.project import RESULTS_FOLDER, annotation_path
+from sapiens_core.project import RESULTS_FOLDER, is_document
 from sapiens_core.quick import install_hint, quick_available
 from sapiens_core.schema import class_schema
 
@@ -31,6 +31,7 @@ from .capture import CapturePanel
 from .editing import DocumentModel
 from .editing.canvas_editor import CanvasEditor
 from .editing.history_actions import HistoryActions
+from .editing.locations import document_path, is_fallback, open_project
 from .editing.model_output import ModelOutput
 from .editing.paint_editor import PaintEditor
 from .editing.pose_in_box import PoseInBox
@@ -202,12 +203,17 @@ class MainWindow(QMainWindow):
 
     # ---- opening
     def add_paths(self, paths) -> int:
-        images = find_images([Path(p) for p in paths if Path(p).exists()])
+        # A project folder (documents, as `predict --out` writes them) opens as its documents' images, whose labels
+        # stay in it; its side files and overlays are no images to label.
+        projects = [Path(p) for p in paths if Path(p).is_dir() and any(map(is_document, Path(p).glob("*.json")))]
+        images = [image for folder in projects for image in open_project(folder)]
+        others = [Path(p) for p in paths if Path(p).exists() and Path(p) not in projects]
+        found = find_images(others)
         # A processed folder holds our results folder (part maps, overlays as PNG): those are not images to label.
-        images = [p for p in images if Path(p).parent.name != RESULTS_FOLDER]
+        images += [p for p in found if Path(p).parent.name != RESULTS_FOLDER]
         added = self.files.add_paths(images)
         for p in images:
-            if annotation_path(p).is_file():
+            if document_path(p).is_file():
                 self.files.set_done(str(p))
         if images and self.files.current_path() is None:
             self.files.select(str(images[0]))
@@ -313,8 +319,13 @@ class MainWindow(QMainWindow):
                 problem = str(exc)
         self.current_path, self.current_image = path, image
         self.scene.set_image(image)
-        self.documents.open(path, annotation_path(path), doc)  # -> _show_document
+        self.documents.open(path, document_path(path), doc)  # -> _show_document
         self.view.fit()
+        if is_fallback(path):
+            self.statusBar().showMessage(
+                f"{Path(path).parent} cannot be written: labels of its images are kept in {document_path(path).parent}",
+                15000,
+            )
         if problem:
             self.notify(
                 "Labels not read",
@@ -325,7 +336,7 @@ class MainWindow(QMainWindow):
     def set_annotation(self, doc: Annotation | None) -> None:
         """Show ``doc`` as the current image's document with a fresh history (scripts, tests)."""
         path = self.current_path or (doc.image_path if doc is not None else "")
-        self.documents.replace(path, annotation_path(path), doc)
+        self.documents.replace(path, document_path(path), doc)
 
     def _show_document(self, entry) -> None:
         doc = entry.doc if entry is not None else None

@@ -16,7 +16,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 
 from sapiens_core.io.atomic import atomic_write_bytes
-from sapiens_core.project import annotation_path
+
+from ..editing.locations import document_path
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def write_snapshot(png_path: Path, rgb: np.ndarray, doc: Any) -> Path | None:
         return None
     saved = copy.copy(doc)  # shallow: the arrays are shared, only the path (and revision) differ
     saved.image_path = str(png_path)
-    return saved.save(annotation_path(png_path))
+    return saved.save(document_path(png_path))
 
 
 def default_snapshot_folder(source: int | str | None) -> Path:

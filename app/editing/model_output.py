@@ -15,9 +15,9 @@ from PySide6.QtCore import QObject, Signal
 from sapiens_core.annotation import Annotation
 from sapiens_core.annotation.relabel import relabel
 from sapiens_core.errors import SapiensError
-from sapiens_core.project import annotation_path
 
 from .document_model import DocumentModel
+from .locations import document_path
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class ModelOutput(QObject):
         self.replace = bool(replace)
 
     def apply(self, image_path: str, incoming: Annotation) -> bool:
-        doc_path = annotation_path(image_path)
+        doc_path = document_path(image_path)
         label = "replace with model output" if self.replace else "apply model output"
         try:
             if self.documents.entry(image_path) is None and image_path != self.documents.current_image:

@@ -12,13 +12,13 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from sapiens_core.annotation import Annotation
 from sapiens_core.annotation.edits import Change
-from sapiens_core.project import annotation_path
 from sapiens_core.schema import class_schema
 
 from ..actions import ActionRegistry
 from ..canvas.tools.paint_controller import PaintController
 from ..panels.classes import ClassPickerPanel
 from .document_model import DocumentModel, OpenDocument
+from .locations import document_path
 
 SETTLE_MS = 400  # a pause in painting this long lets slower views (the 3D cloud) catch up
 
@@ -63,4 +63,4 @@ class PaintEditor(QObject):
         if not path or rect.isEmpty():
             return None
         doc = Annotation(str(path), (int(rect.width()), int(rect.height())))
-        return self.documents.open(path, annotation_path(path), doc)
+        return self.documents.open(path, document_path(path), doc)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QMessageBox
 from sapiens_core.annotation import Annotation
 from sapiens_core.annotation.edits import ApplyLabels
 from sapiens_core.errors import SapiensError
-from sapiens_core.project import annotation_path
 from sapiens_core.recovery import RecoveryEntry
 
 from ..actions import ActionRegistry, ActionSpec
@@ -24,6 +23,7 @@ from ..export_dialog import ExportDialog
 from ..panels.review import ReviewPanel
 from .autosave import Autosave
 from .file_states import FileStates
+from .locations import document_path
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Workflow(QObject):
         # Entries an earlier session left behind, taken before this one writes any of its own.
         self.pending_recovery: list[RecoveryEntry] = self.autosave.store.entries()
         self.autosave.failed.connect(lambda msg: window.statusBar().showMessage(msg, 10000))
-        self.file_states = FileStates(window.files, documents, annotation_path, parent=self)
+        self.file_states = FileStates(window.files, documents, document_path, parent=self)
         self.review = ReviewPanel(documents)
         self.review.item_chosen.connect(self._show_item)
         self.review_dock = window._dock("Review", self.review, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -152,7 +152,7 @@ class Workflow(QObject):
 
     def project_folder(self) -> Path | None:
         path = self.window.current_path or next(iter(self.window.files.paths()), None)
-        return annotation_path(path).parent if path else None
+        return document_path(path).parent if path else None
 
     def save_all(self) -> list[str]:
         documents = self.window.documents

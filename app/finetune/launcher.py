@@ -12,9 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject
 
-from sapiens_core.project import annotation_path
-
 from ..actions import ActionRegistry, ActionSpec
+from ..editing.locations import document_path
 from .dialog import FinetuneDialog
 
 
@@ -39,7 +38,7 @@ class FinetuneLauncher(QObject):
     def project_folder(self) -> Path | None:
         window = self.window
         path = window.current_path or next(iter(window.files.paths()), None)
-        return annotation_path(path).parent if path else None
+        return document_path(path).parent if path else None
 
     def open_dialog(self) -> FinetuneDialog | None:
         window = self.window

@@ -13,10 +13,10 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 
 from sapiens_core.annotation import SOURCE_MODEL, Annotation, Person
 from sapiens_core.annotation.edits import AddPerson, Macro, SetBox, move_keypoints
-from sapiens_core.project import annotation_path
 from sapiens_core.schema import keypoint_schema
 
 from ...editing.document_model import DocumentModel
+from ...editing.locations import document_path
 from .overlay import HANDLE_PX, EditOverlay
 from .selection import Selection
 
@@ -145,7 +145,7 @@ class KeypointTool(QObject):
             path = self.documents.current_image
             size = (round(rect.width()), round(rect.height()))
             first = Annotation(path, size, keypoint_schema=DEFAULT_SCHEMA)
-            self.documents.apply_labels(path, annotation_path(path), first)
+            self.documents.apply_labels(path, document_path(path), first)
         doc = self.doc
         if not doc.keypoint_schema:
             doc.keypoint_schema = DEFAULT_SCHEMA  # a part-map-only document gets persons of the default set
