@@ -20,7 +20,8 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
 from sapiens_core.annotation import Annotation
-from sapiens_core.annotation.edits import move_keypoints, paint_mask, set_visibility
+from sapiens_core.annotation.edits import move_keypoints, set_visibility
+from sapiens_core.annotation.tile_edits import paint_mask
 from sapiens_core.errors import SapiensError
 from sapiens_core.export.split import parse_split
 from sapiens_core.schema import class_schema, keypoint_schema

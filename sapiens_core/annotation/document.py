@@ -2,6 +2,8 @@
 
 On disk: a versioned JSON document plus side files next to it for the per-pixel layers
 (``<stem>_seg.png``, ``<stem>_fg.png``, ``<stem>_depth.npy``, ``<stem>_normal.npy``), referenced by file name.
+A painted layer also has a mask of the pixels a person painted (``<stem>_seg_human.png``, ``<stem>_fg_human.png``):
+the per-pixel counterpart of a keypoint's ``source``, so a model's re-run keeps them (``merge_keep_human``).
 Side files are written first and the JSON last, each atomically: the JSON is the commit point, so a crash
 never leaves a document that names a missing file (it can leave the previous JSON beside side files that
 are already new: each file is whole, the set is not a transaction). Loading checks everything and reports
@@ -25,10 +27,16 @@ from ..schema import keypoint_schema as find_keypoint_schema
 from . import layers
 from .person import Person, same_array
 
-__all__ = ["Annotation", "FORMAT", "VERSION"]
+__all__ = ["Annotation", "FORMAT", "VERSION", "HUMAN_LAYERS"]
 
 FORMAT = "sapiens-studio/annotation"
-VERSION = 1
+VERSION = 2
+# Version 2 added the human-painted pixel masks. A document without them is written as version 1, so an older
+# Sapiens Studio still opens it; one with them says "written by a newer Sapiens Studio" there instead of failing on
+# an unknown layer.
+READABLE_VERSIONS = (1, 2)
+# A painted layer -> the layer marking the pixels a person painted on it (True = keep them on a model's re-run).
+HUMAN_LAYERS = {"part_map": "part_map_human", "foreground": "foreground_human"}
 
 # layer field -> (side-file suffix, writer, reader); one table so save and load cannot drift apart.
 _LAYERS = {
@@ -44,6 +52,8 @@ _LAYERS = {
         partial(layers.write_float_npy, channels=3, what="normal"),
         partial(layers.read_float_npy, channels=3, what="normal"),
     ),
+    "part_map_human": ("_seg_human.png", layers.write_mask_png, layers.read_mask_png),
+    "foreground_human": ("_fg_human.png", layers.write_mask_png, layers.read_mask_png),
 }
 
 
@@ -58,6 +68,8 @@ class Annotation:
     foreground: np.ndarray | None = None  # (H, W) bool person mask
     depth: np.ndarray | None = None  # (H, W) float32, relative; NaN = background
     normal: np.ndarray | None = None  # (H, W, 3) float32 unit vectors; NaN = background
+    part_map_human: np.ndarray | None = None  # (H, W) bool: pixels of part_map a person painted
+    foreground_human: np.ndarray | None = None  # (H, W) bool: pixels of foreground a person painted
     models: dict[str, dict] = field(default_factory=dict)  # task -> model card / provenance (JSON values)
     revision: int = 0  # bumped on every save and edit
     reviewed: bool = False  # a person checked every label of this image
@@ -157,6 +169,15 @@ class Annotation:
                 array = layers.check_float_layer(value, channels, name)
                 if array.shape[:2] != (h, w):
                     raise ValueError(f"{name} is {array.shape[1]}x{array.shape[0]}, the image is {w}x{h}")
+        for painted, human in HUMAN_LAYERS.items():
+            mask = getattr(self, human)
+            if mask is None:
+                continue
+            mask = np.asarray(mask)
+            if mask.dtype != np.bool_ or mask.shape != (h, w):
+                raise ValueError(f"{human} must be a bool array of shape ({h}, {w}), not {mask.dtype} {mask.shape}")
+            if getattr(self, painted) is None:
+                raise ValueError(f"{human} marks painted pixels of a {painted} the document does not have")
 
     # ---------------------------------------------------------------------------------------------- save
 
@@ -166,6 +187,7 @@ class Annotation:
         self.validate()
         json_path.parent.mkdir(parents=True, exist_ok=True)
         self.revision += 1
+        previous = _named_side_files(json_path)
         try:
             side_files = {
                 name: json_path.stem + suffix
@@ -180,12 +202,19 @@ class Annotation:
         except BaseException:
             self.revision -= 1
             raise
+        for side in previous - set(side_files.values()):
+            # Named by the JSON this one replaced, by no one now (a replaced model output without painted pixels):
+            # removed so no stale mask sits beside the document looking current. Best effort: the save is done.
+            try:
+                (json_path.parent / side).unlink(missing_ok=True)
+            except OSError:
+                pass
         return json_path
 
     def _to_json(self, json_path: Path, side_files: dict[str, str]) -> dict:
         return {
             "format": FORMAT,
-            "version": VERSION,
+            "version": VERSION if any(name in side_files for name in HUMAN_LAYERS.values()) else 1,
             "image": {
                 "path": _relative_to_folder(self.image_path, json_path.parent),
                 "width": self.width,
@@ -219,12 +248,12 @@ class Annotation:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f'not a Sapiens Studio annotation (expected "format": "{FORMAT}")')
         version = data.get("version")
-        if version != VERSION:
+        if isinstance(version, bool) or version not in READABLE_VERSIONS:
             newer = isinstance(version, int) and not isinstance(version, bool) and version > VERSION
             raise ValueError(
                 f"annotation format version {version!r}"
                 + (" was written by a newer Sapiens Studio" if newer else " is not supported")
-                + f"; this one reads version {VERSION}"
+                + f"; this one reads versions up to {VERSION}"
             )
         image = _field(data, "image", dict)
         stored_path = _field(image, "path", str)
@@ -289,6 +318,18 @@ class Annotation:
 
 
 # -------------------------------------------------------------------------------------------------- helpers
+
+
+def _named_side_files(json_path: Path) -> set[str]:
+    """The side files the document now at ``json_path`` names (plain names in its folder); empty for anything else.
+    Only these may be removed when it is replaced: a file we did not write (an image called ``a_seg.png`` beside
+    ``a.json``) never is."""
+    try:
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+        named = data["layers"].values() if data.get("format") == FORMAT else ()
+        return {side for side in named if isinstance(side, str) and side and Path(side).name == side}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
 
 
 def _schema_length(name: str | None) -> int | None:

@@ -3,11 +3,12 @@
 Every edit knows how to ``apply`` itself to a document, ``revert`` it, and ``merge`` a following edit of the
 same gesture into itself (one drag or one brush stroke is one undo step). ``apply``/``revert`` return a
 ``Change`` saying what they touched, so views repaint that and nothing else. ``nbytes`` is the memory the
-edit holds, for the history's budget: a brush stroke on a 12 MP map holds the touched bounding box, old and
-new, not two 12 MB maps.
+edit holds, for the history's budget. Painting per-pixel layers lives in ``tile_edits`` (a brush stroke on a
+12 MP map holds the tiles it touched, not two 12 MB maps).
 
-Points a person edits become human-made (``source = SOURCE_HUMAN``); a re-run of a model keeps them
-(``merge_keep_human``), and ``ApplyLabels`` makes such a re-run one undoable step of its own.
+Points a person edits become human-made (``source = SOURCE_HUMAN``), as do pixels a person paints (the
+document's ``*_human`` masks); a re-run of a model keeps them (``merge_keep_human``), and ``ApplyLabels`` makes
+such a re-run one undoable step of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .document import Annotation
+from .document import HUMAN_LAYERS, Annotation
 from .merge import merge_keep_human
 from .person import SOURCE_HUMAN, Person
 
@@ -28,14 +29,12 @@ __all__ = [
     "RemovePerson",
     "SetBox",
     "RenumberPerson",
-    "PaintPatch",
     "SetReviewed",
     "ApplyLabels",
     "Macro",
     "move_keypoints",
     "set_visibility",
     "swap_left_right",
-    "paint_mask",
 ]
 
 LAYERS = ("part_map", "foreground", "depth", "normal")
@@ -321,109 +320,6 @@ class RenumberPerson(Edit):
         return self._rename(doc, self.new_id, self.old_id)
 
 
-# --------------------------------------------------------------------------------------------------- pixels
-
-
-class PaintPatch(Edit):
-    """New values for a rectangle of a per-pixel layer where ``mask`` is set; keeps only that rectangle."""
-
-    label = "paint"
-
-    def __init__(
-        self, layer: str, y0: int, x0: int, values: np.ndarray, mask: np.ndarray | None = None, gesture: object = None
-    ):
-        if layer not in LAYERS:
-            raise ValueError(f"unknown layer {layer!r}")
-        values = np.asarray(values)
-        self.layer, self.y0, self.x0 = layer, int(y0), int(x0)
-        self.mask = np.ones(values.shape[:2], bool) if mask is None else np.asarray(mask, bool)
-        self.new = values.copy()
-        self.old: np.ndarray | None = None
-        self.gesture = gesture
-
-    @property
-    def region(self) -> tuple[int, int, int, int]:
-        h, w = self.mask.shape
-        return self.y0, self.x0, self.y0 + h, self.x0 + w
-
-    def _target(self, doc: Annotation) -> np.ndarray:
-        array = getattr(doc, self.layer)
-        if array is None:
-            raise ValueError(f"the document has no {self.layer} layer to paint on")
-        y0, x0, y1, x1 = self.region
-        if y0 < 0 or x0 < 0 or y1 > array.shape[0] or x1 > array.shape[1]:
-            raise IndexError(f"the painted region {self.region} lies outside the {self.layer} layer")
-        return array[y0:y1, x0:x1]
-
-    def apply(self, doc: Annotation) -> Change:
-        target = self._target(doc)
-        if self.old is None:
-            self.old = target.copy()
-        target[self.mask] = self.new[self.mask]
-        return Change(layers={self.layer: self.region})
-
-    def revert(self, doc: Annotation) -> Change:
-        target = self._target(doc)
-        target[self.mask] = self.old[self.mask]
-        return Change(layers={self.layer: self.region})
-
-    def merge(self, other: Edit) -> bool:
-        if not (
-            isinstance(other, PaintPatch)
-            and self.gesture is not None
-            and other.gesture == self.gesture
-            and other.layer == self.layer
-        ):
-            return False
-        # Grow to the union rectangle. Old values: ours where we painted (we came first), else the other's.
-        # New values: the other's where it painted (it came last), else ours.
-        y0, x0 = min(self.y0, other.y0), min(self.x0, other.x0)
-        y1, x1 = max(self.region[2], other.region[2]), max(self.region[3], other.region[3])
-        shape = (y1 - y0, x1 - x0) + self.new.shape[2:]
-        old, new, mask = np.zeros(shape, self.new.dtype), np.zeros(shape, self.new.dtype), np.zeros(shape[:2], bool)
-
-        def place(part: PaintPatch) -> tuple[slice, slice]:
-            return slice(part.y0 - y0, part.region[2] - y0), slice(part.x0 - x0, part.region[3] - x0)
-
-        old[place(other)][other.mask] = other.old[other.mask]
-        old[place(self)][self.mask] = self.old[self.mask]
-        new[place(self)][self.mask] = self.new[self.mask]
-        new[place(other)][other.mask] = other.new[other.mask]
-        mask[place(self)] |= self.mask
-        mask[place(other)] |= other.mask
-        self.y0, self.x0, self.old, self.new, self.mask = y0, x0, old, new, mask
-        return True
-
-    @property
-    def nbytes(self) -> int:
-        return 256 + self.new.nbytes + (self.old.nbytes if self.old is not None else 0) + self.mask.nbytes
-
-
-def paint_mask(
-    doc: Annotation, layer: str, mask: np.ndarray, value, only_over: int | None = None, gesture: object = None
-) -> PaintPatch | None:
-    """Paint ``value`` where the full-size boolean ``mask`` is set (and the layer equals ``only_over``, when
-    given: "paint only over class X"); None when nothing would change. Keeps just the mask's bounding box."""
-    array = getattr(doc, layer)
-    if array is None:
-        raise ValueError(f"the document has no {layer} layer to paint on")
-    mask = np.asarray(mask, bool)
-    if mask.shape != array.shape[:2]:
-        raise ValueError(f"the mask is {mask.shape}, the {layer} layer {array.shape[:2]}")
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
-        return None
-    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    sub = mask[y0:y1, x0:x1].copy()
-    if only_over is not None:
-        sub &= array[y0:y1, x0:x1] == only_over
-    if not sub.any():
-        return None
-    values = np.empty(array[y0:y1, x0:x1].shape, array.dtype)
-    values[...] = value
-    return PaintPatch(layer, y0, x0, values, sub, gesture)
-
-
 # --------------------------------------------------------------------------------------------------- document
 
 
@@ -453,7 +349,7 @@ class ApplyLabels(Edit):
         self.before: dict | None = None
         self.after: dict | None = None
 
-    _FIELDS = ("persons", *LAYERS, "keypoint_schema", "class_schema", "models", "reviewed")
+    _FIELDS = ("persons", *LAYERS, *HUMAN_LAYERS.values(), "keypoint_schema", "class_schema", "models", "reviewed")
 
     def apply(self, doc: Annotation) -> Change:
         if self.after is None:

@@ -1,24 +1,35 @@
-"""Painting edits for long brush strokes: the touched tiles of a layer, before and after, and creating a layer.
+"""Painting edits: the touched tiles of a layer, before and after, and creating a layer.
 
-``PaintPatch`` (edits.py) keeps one bounding rectangle; merging the dabs of a stroke into it re-allocates that
-rectangle on every dab, so a diagonal stroke across a 4000x3000 map costs more per dab the longer it gets and
-ends holding three bytes per pixel of a rectangle as large as the map (more than a full-map snapshot).
-``TilePatch`` keeps only the TILE x TILE tiles the stroke touched, each as it was before the stroke and after
-it: a dab costs the same at the end of a stroke as at its start, and the step weighs two bytes per pixel of
-the tiles actually painted.
+A stroke could keep one bounding rectangle of old and new values, but merging the dabs of a long stroke into it
+re-allocates that rectangle on every dab: a diagonal stroke across a 4000x3000 map costs more per dab the longer
+it gets and ends holding three bytes per pixel of a rectangle as large as the map (more than a full-map
+snapshot). ``TilePatch`` keeps only the TILE x TILE tiles the stroke touched, each as it was before the stroke
+and after it: a dab costs the same at the end of a stroke as at its start.
 
 Whole tiles can be stored and restored because the history is linear: when a step is undone, the document is
 exactly as that step left it, so writing back a tile's "before" undoes only this step.
+
+Every painted pixel is also marked in the layer's human mask (``Annotation.part_map_human`` /
+``foreground_human``, created on the first stroke): a model's re-run keeps those pixels (``merge_keep_human``).
+The mask's tiles are kept and restored with the layer's, so undo removes the mark with the paint.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .document import Annotation
+from .document import HUMAN_LAYERS, Annotation
 from .edits import Change, Edit
 
-__all__ = ["TILE", "TilePatch", "CreateLayer", "paint_region", "PAINTABLE_LAYERS", "DEFAULT_CLASS_SCHEMA"]
+__all__ = [
+    "TILE",
+    "TilePatch",
+    "CreateLayer",
+    "paint_region",
+    "paint_mask",
+    "PAINTABLE_LAYERS",
+    "DEFAULT_CLASS_SCHEMA",
+]
 
 TILE = 64
 PAINTABLE_LAYERS = {"part_map": np.uint8, "foreground": np.bool_}  # the per-pixel labels a person paints
@@ -34,6 +45,10 @@ def _layer(doc: Annotation, name: str) -> np.ndarray:
     return array
 
 
+def _unpack(bits: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return np.unpackbits(bits, count=shape[0] * shape[1]).reshape(shape[:2]).view(bool)
+
+
 def _union(a: Rect, b: Rect) -> Rect:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
@@ -46,9 +61,12 @@ class TilePatch(Edit):
             raise ValueError(f"layer {layer!r} cannot be painted (paintable: {', '.join(PAINTABLE_LAYERS)})")
         mask = np.asarray(mask, bool)
         self.layer, self.gesture, self.label = layer, gesture, label
+        self.human = HUMAN_LAYERS[layer]
         self.rect: Rect = (int(y0), int(x0), int(y0) + mask.shape[0], int(x0) + mask.shape[1])
         self._pending: tuple[np.ndarray, object] | None = (mask, value)  # until the first apply
-        self.tiles: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # (row, col) -> (before, after)
+        # (row, col) -> (before, after) of the layer's tile and of its human mask's tile (bit-packed: 1/8 byte a pixel)
+        self.tiles: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.created_human = False  # this step created the human mask: undo removes it
 
     @staticmethod
     def _slice(array: np.ndarray, key: tuple[int, int]) -> tuple[slice, slice]:
@@ -57,16 +75,27 @@ class TilePatch(Edit):
             tx * TILE, min((tx + 1) * TILE, array.shape[1])
         )
 
+    def _human_mask(self, doc: Annotation, array: np.ndarray) -> np.ndarray:
+        human = getattr(doc, self.human)
+        if human is None:
+            human = np.zeros(array.shape[:2], bool)
+            setattr(doc, self.human, human)
+            self.created_human = True
+        return human
+
     def apply(self, doc: Annotation) -> Change:
         array = _layer(doc, self.layer)
         if self._pending is None:
-            for key, (_, after) in self.tiles.items():
+            human = self._human_mask(doc, array) if self.created_human else getattr(doc, self.human)
+            for key, (_, after, _, human_after) in self.tiles.items():
                 array[self._slice(array, key)] = after
+                human[self._slice(array, key)] = _unpack(human_after, after.shape)
             return Change(layers={self.layer: self.rect})
         mask, value = self._pending
         y0, x0, y1, x1 = self.rect
         if y0 < 0 or x0 < 0 or y1 > array.shape[0] or x1 > array.shape[1]:
             raise IndexError(f"the painted region {self.rect} lies outside the {self.layer} layer")
+        human = self._human_mask(doc, array)
         for ty in range(y0 // TILE, (y1 - 1) // TILE + 1):
             for tx in range(x0 // TILE, (x1 - 1) // TILE + 1):
                 rows, cols = self._slice(array, (ty, tx))
@@ -76,19 +105,26 @@ class TilePatch(Edit):
                 part = mask[r0:r1, c0:c1]
                 if not part.any():
                     continue
-                tile = array[rows, cols]
-                before = tile.copy()
-                tile[r0 + y0 - rows.start : r1 + y0 - rows.start, c0 + x0 - cols.start : c1 + x0 - cols.start][part] = (
-                    value
+                inside = (
+                    slice(r0 + y0 - rows.start, r1 + y0 - rows.start),
+                    slice(c0 + x0 - cols.start, c1 + x0 - cols.start),
                 )
-                self.tiles[(ty, tx)] = (before, tile.copy())
+                tile, human_tile = array[rows, cols], human[rows, cols]
+                before, human_before = tile.copy(), human_tile.copy()
+                tile[inside][part] = value
+                human_tile[inside][part] = True
+                self.tiles[(ty, tx)] = (before, tile.copy(), np.packbits(human_before), np.packbits(human_tile))
         self._pending = None
         return Change(layers={self.layer: self.rect})
 
     def revert(self, doc: Annotation) -> Change:
         array = _layer(doc, self.layer)
-        for key, (before, _) in self.tiles.items():
+        human = getattr(doc, self.human)
+        for key, (before, _, human_before, _) in self.tiles.items():
             array[self._slice(array, key)] = before
+            human[self._slice(array, key)] = _unpack(human_before, before.shape)
+        if self.created_human:
+            setattr(doc, self.human, None)
         return Change(layers={self.layer: self.rect})
 
     def merge(self, other: Edit) -> bool:
@@ -101,16 +137,19 @@ class TilePatch(Edit):
         ):
             return False
         # A tile both touched: ours is the older "before", the other's the newer "after".
-        for key, (before, after) in other.tiles.items():
+        for key, (before, after, human_before, human_after) in other.tiles.items():
             mine = self.tiles.get(key)
-            self.tiles[key] = (before if mine is None else mine[0], after)
+            if mine is not None:
+                before, human_before = mine[0], mine[2]
+            self.tiles[key] = (before, after, human_before, human_after)
         self.rect = _union(self.rect, other.rect)
+        self.created_human |= other.created_human
         return True
 
     @property
     def nbytes(self) -> int:
         pending = self._pending[0].nbytes if self._pending is not None else 0
-        return 256 + pending + sum(64 + b.nbytes + a.nbytes for b, a in self.tiles.values())
+        return 256 + pending + sum(64 + sum(t.nbytes for t in tiles) for tiles in self.tiles.values())
 
 
 class CreateLayer(Edit):
@@ -140,6 +179,7 @@ class CreateLayer(Edit):
 
     def revert(self, doc: Annotation) -> Change:
         setattr(doc, self.layer, None)
+        setattr(doc, HUMAN_LAYERS[self.layer], None)  # marks of the first stroke, painted onto this layer
         doc.class_schema = self._old_schema
         return Change(layers={self.layer: (0, 0, doc.height, doc.width)}, document=True)
 
@@ -187,3 +227,18 @@ def paint_region(
         return None
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     return TilePatch(layer, y0 + r0, x0 + c0, changed[r0:r1, c0:c1], value, gesture, label)
+
+
+def paint_mask(
+    doc: Annotation, layer: str, mask: np.ndarray, value, only_over: int | None = None, gesture: object = None
+) -> TilePatch | None:
+    """``paint_region`` for a mask as large as the layer (a filled polygon, a scripted selection)."""
+    array = _layer(doc, layer)
+    mask = np.asarray(mask, bool)
+    if mask.shape != array.shape[:2]:
+        raise ValueError(f"the mask is {mask.shape}, the {layer} layer {array.shape[:2]}")
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return None
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    return paint_region(doc, layer, int(y0), int(x0), mask[y0:y1, x0:x1], value, only_over, gesture)

@@ -45,6 +45,7 @@ def _full_document(tmp_path: Path) -> Annotation:
         foreground=part_map > 0,
         depth=depth,
         normal=normal,
+        part_map_human=rng.uniform(0, 1, (H, W)) < 0.1,  # pixels a person painted
         models={
             "pose": {
                 "file": "sapiens_0.3b_goliath.pt2",
@@ -70,6 +71,8 @@ def _assert_same_document(a: Annotation, b: Annotation) -> None:
         "foreground",
         "depth",
         "normal",
+        "part_map_human",
+        "foreground_human",
         "models",
         "revision",
         "reviewed",
@@ -79,7 +82,7 @@ def _assert_same_document(a: Annotation, b: Annotation) -> None:
     for name in ("image_path", "keypoint_schema", "class_schema", "models", "revision", "reviewed"):
         assert getattr(a, name) == getattr(b, name), name
     assert tuple(a.image_size) == tuple(b.image_size)
-    for name in ("part_map", "foreground", "depth", "normal"):
+    for name in ("part_map", "foreground", "depth", "normal", "part_map_human", "foreground_human"):
         x, y = getattr(a, name), getattr(b, name)
         assert (x is None) == (y is None), name
         if x is not None:  # same dtype, shape and bytes: NaN payloads and -0.0 included
@@ -144,19 +147,42 @@ def test_files_on_disk(tmp_path):
     doc = _full_document(tmp_path)
     path = doc.save(tmp_path / "photos" / "sapiens_studio" / "img.json")
     data = json.loads(path.read_text())
-    assert data["format"] == "sapiens-studio/annotation" and data["version"] == 1
+    # Version 2: the document has painted pixels (an older version must say "newer", not misread them).
+    assert data["format"] == "sapiens-studio/annotation" and data["version"] == 2
     assert data["image"] == {"path": "../img.png", "width": W, "height": H}  # relative, "/" separators
     assert data["layers"] == {
         "part_map": "img_seg.png",
         "foreground": "img_fg.png",
         "depth": "img_depth.npy",
         "normal": "img_normal.npy",
+        "part_map_human": "img_seg_human.png",
     }
     seg = Image.open(path.parent / "img_seg.png")
     assert seg.mode == "L" and seg.size == (W, H)
     np.testing.assert_array_equal(np.asarray(seg), doc.part_map)
     assert set(np.unique(np.asarray(Image.open(path.parent / "img_fg.png"))).tolist()) <= {0, 255}
+    painted = np.asarray(Image.open(path.parent / "img_seg_human.png"))
+    np.testing.assert_array_equal(painted, np.where(doc.part_map_human, 255, 0))
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_a_document_without_painted_pixels_stays_readable_by_version_1(tmp_path):
+    doc = _full_document(tmp_path)
+    doc.part_map_human = None
+    data = json.loads(doc.save(tmp_path / "img.json").read_text())
+    assert data["version"] == 1 and "part_map_human" not in data["layers"]
+
+
+def test_painted_pixels_need_their_layer(tmp_path):
+    doc = _full_document(tmp_path)
+    doc.foreground_human = np.zeros((H, W), bool)
+    doc.foreground = None
+    with pytest.raises(ValueError, match="foreground_human marks painted pixels of a foreground"):
+        doc.validate()
+    doc.foreground = np.zeros((H, W), bool)
+    doc.foreground_human = np.zeros((H, W), np.uint8)
+    with pytest.raises(ValueError, match="foreground_human must be a bool array"):
+        doc.validate()
 
 
 def test_float32_values_are_exact_and_short(tmp_path):
@@ -224,7 +250,7 @@ def _expect_error(path: Path, data: dict | None, *words: str) -> None:
 
 def test_wrong_format_or_version(tmp_path):
     path, data = _saved(tmp_path)
-    _expect_error(path, {**data, "version": 2}, "newer", "version 2")
+    _expect_error(path, {**data, "version": 3}, "newer", "version 3")
     _expect_error(path, {**data, "version": "1"}, "not supported")
     _expect_error(path, {**data, "format": "labelme"}, "not a Sapiens Studio annotation")
     path.write_text("{not json")

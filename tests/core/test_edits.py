@@ -16,17 +16,16 @@ from sapiens_core.annotation.edits import (
     AddPerson,
     ApplyLabels,
     Change,
-    PaintPatch,
     RemovePerson,
     RenumberPerson,
     SetBox,
     SetReviewed,
     move_keypoints,
-    paint_mask,
     set_visibility,
     swap_left_right,
 )
 from sapiens_core.annotation.history import History
+from sapiens_core.annotation.tile_edits import paint_mask
 from sapiens_core.schema import keypoint_schema
 
 K = 308
@@ -125,18 +124,21 @@ def test_person_edits_add_remove_box_renumber():
     assert [p.id for p in doc.persons] == [0, 1] and doc.persons[1].box.tolist() == [1, 1, 40, 55]
 
 
-def test_paint_keeps_only_the_touched_rectangle_and_honours_the_class_lock():
+def test_paint_changes_only_the_pixels_under_the_class_lock_and_marks_them_as_painted_by_a_person():
     doc = _doc()
     history = History(doc)
     mask = np.zeros((H, W), bool)
-    mask[5:15, 15:25] = True  # half over class 5, half over background
+    mask[5:15, 15:25] = True  # a quarter over class 5 (rows 10-14, columns 20-24), the rest over background
     edit = paint_mask(doc, "part_map", mask, 7, only_over=5)
-    assert edit.region == (5, 15, 15, 25)
+    assert edit.rect == (10, 20, 15, 25)  # the pixels that change, not the whole mask
     history.push(edit)
-    assert (doc.part_map[10:15, 20:25] == 7).all() and (doc.part_map[5:10, 15:20] == 0).all()
-    assert edit.nbytes < 1024  # a 10x10 patch, not the 80x60 map
+    expected = _doc().part_map
+    expected[10:15, 20:25] = 7
+    assert (doc.part_map == expected).all()
+    assert doc.part_map_human.sum() == 25 and doc.part_map_human[10:15, 20:25].all()
     history.undo()
     assert (doc.part_map == _doc().part_map).all()
+    assert doc.part_map_human is None  # the first stroke's mark goes with it
     assert paint_mask(doc, "part_map", np.zeros((H, W), bool), 3) is None
 
 
@@ -157,13 +159,19 @@ def test_a_brush_stroke_merges_into_one_step():
     assert (doc.part_map == painted).all()
 
 
+class _Weighed(SetReviewed):
+    """An edit that holds a known number of bytes (the budget is about bytes, not about what an edit is)."""
+
+    nbytes = 1000
+
+
 def test_budget_drops_the_oldest_steps_and_the_clean_state_follows():
     doc = _doc()
-    step = 256 + 3 * 10 * 30  # bookkeeping, then old, new and mask of a 10x30 uint8 patch
+    step = _Weighed.nbytes
     history = History(doc, budget=2 * step + 100)
     history.set_clean()
-    for y in range(0, 40, 10):
-        history.push(PaintPatch("part_map", y, 0, np.full((10, 30), 9, np.uint8)))
+    for n in range(4):
+        history.push(_Weighed(n % 2 == 0))
     assert history.dropped == 2 and len(history.labels) == 2 and history.nbytes == 2 * step
     assert not history.is_clean
     while history.can_undo:
@@ -299,6 +307,7 @@ def _saved_bytes(doc: Annotation, folder: Path) -> dict[str, bytes]:
         doc.class_schema,
         persons=[p.copy() for p in doc.persons],
         part_map=doc.part_map.copy(),
+        part_map_human=None if doc.part_map_human is None else doc.part_map_human.copy(),
         reviewed=doc.reviewed,
     )
     saved.save(folder / "doc.json")
