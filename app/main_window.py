@@ -341,7 +341,7 @@ class MainWindow(QMainWindow):
     def _show_document(self, entry) -> None:
         doc = entry.doc if entry is not None else None
         self.scene.set_annotation(doc)
-        self.layers.set_persons([p.id for p in doc.persons] if doc else [])
+        self.layers.set_persons(doc.persons if doc else [])
         self.layers.set_classes(class_schema(doc.class_schema) if doc and doc.class_schema else None)
         self.view3d.set_data(self.current_image, doc)
         if doc is not None and self.current_path:
@@ -355,6 +355,8 @@ class MainWindow(QMainWindow):
             return
         if change.layers:
             self.painter.layers_changed(change)  # only the tiles a stroke touched
+        if change.boxes:
+            self.scene.refresh_boxes()
         index = {p.id: i for i, p in enumerate(doc.persons)}
         for pid in change.persons:
             if pid in index:

@@ -15,6 +15,7 @@ from sapiens_core.schema import DISPLAY_GROUPS, class_schema, keypoint_schema
 from sapiens_core.tasks import depth_to_colormap, normal_to_rgb
 
 from ..qimage import color_table, rgb_to_qimage
+from .person_boxes import PersonBoxesItem
 from .skeleton_item import SkeletonItem
 from .tiled_layer import TiledLayerItem
 
@@ -32,6 +33,7 @@ class LayerStyle:
     groups: dict[str, bool] = field(default_factory=lambda: {g: True for g in DISPLAY_GROUPS})
     threshold: float = 0.3
     hidden_persons: set[int] = field(default_factory=set)
+    boxes: bool = True  # every person's box with its ID
     parts: bool = True
     parts_opacity: float = 0.5
     hidden_classes: set[int] = field(default_factory=set)
@@ -62,6 +64,8 @@ class CanvasScene(QGraphicsScene):
             self.addItem(item)
             self.layer_items[name] = item
         self.skeletons: list[SkeletonItem] = []
+        self.boxes = PersonBoxesItem()
+        self.addItem(self.boxes)
         # A ring marking a pixel picked elsewhere (a point clicked in the 3D view); cosmetic so it stays
         # the same size on screen at any zoom.
         self.marker = QGraphicsEllipseItem(-MARKER_RADIUS, -MARKER_RADIUS, 2 * MARKER_RADIUS, 2 * MARKER_RADIUS)
@@ -95,6 +99,7 @@ class CanvasScene(QGraphicsScene):
                 item.set_array(None)
             else:
                 item.setPixmap(QPixmap())
+        self.refresh_boxes()
         if doc is None:
             return
         w, h = doc.image_size
@@ -166,6 +171,10 @@ class CanvasScene(QGraphicsScene):
         item.set_keypoints(person.keypoints, person.visibility, person.source)
         self._style_skeleton(item)
 
+    def refresh_boxes(self) -> None:
+        """Re-read every person's box (a box edited, persons added, removed or renumbered)."""
+        self.boxes.set_persons(self.annotation, self.style.hidden_persons)
+
     # ---- style
     def apply_style(self, style: LayerStyle | None = None) -> None:
         if style is not None:
@@ -173,6 +182,8 @@ class CanvasScene(QGraphicsScene):
         self._style_layers()
         for item in self.skeletons:
             self._style_skeleton(item)
+        self.boxes.setVisible(self.style.boxes)
+        self.refresh_boxes()
 
     def _style_layers(self) -> None:
         s = self.style

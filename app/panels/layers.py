@@ -19,8 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sapiens_core.annotation import Person
 from sapiens_core.schema import DISPLAY_GROUPS, ClassSchema
 
+from ..canvas.person_boxes import id_color, id_label
 from ..canvas.scene import LayerStyle
 
 
@@ -49,7 +51,11 @@ class LayersPanel(QWidget):
         kp_box = QGroupBox("Keypoints")
         kp = QVBoxLayout(kp_box)
         self.keypoints = QCheckBox("Show keypoints", checked=self.style.keypoints)
-        kp.addWidget(self.keypoints)
+        self.boxes = QCheckBox("Person boxes", checked=self.style.boxes)
+        shown_row = QHBoxLayout()
+        shown_row.addWidget(self.keypoints)
+        shown_row.addWidget(self.boxes)
+        kp.addLayout(shown_row)
         groups_row = QHBoxLayout()
         self.group_boxes = {g: QCheckBox(g, checked=self.style.groups.get(g, True)) for g in DISPLAY_GROUPS}
         for box in self.group_boxes.values():
@@ -89,7 +95,8 @@ class LayersPanel(QWidget):
         layout.addWidget(QLabel("Part classes (legend)"))
         layout.addWidget(self.classes, 1)
 
-        for w in [self.keypoints, self.parts, self.depth, self.normal, self.person_mask, *self.group_boxes.values()]:
+        toggles = [self.keypoints, self.boxes, self.parts, self.depth, self.normal, self.person_mask]
+        for w in [*toggles, *self.group_boxes.values()]:
             w.toggled.connect(self._collect)
         for s in (
             self.threshold,
@@ -106,11 +113,15 @@ class LayersPanel(QWidget):
     def _update_threshold_label(self) -> None:
         self.threshold_label.setText(f"Score ≥ {self.threshold.value() / 100:.2f}")
 
-    def set_persons(self, ids: list[int]) -> None:
+    def set_persons(self, persons: list[Person]) -> None:
+        """One row per person: its ID (and track across a video) in the colour its box has on the canvas."""
         self.persons.blockSignals(True)
         self.persons.clear()
-        for pid in ids:
-            item = QListWidgetItem(f"Person {pid}")
+        for person in persons:
+            pid = person.id
+            pm = QPixmap(12, 12)
+            pm.fill(id_color(person))
+            item = QListWidgetItem(QIcon(pm), f"Person {id_label(person)}")
             item.setData(Qt.ItemDataRole.UserRole, pid)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked if pid in self.style.hidden_persons else Qt.CheckState.Checked)
@@ -147,6 +158,7 @@ class LayersPanel(QWidget):
     def _collect(self, *_args) -> None:
         s = self.style
         s.keypoints = self.keypoints.isChecked()
+        s.boxes = self.boxes.isChecked()
         s.groups = {g: b.isChecked() for g, b in self.group_boxes.items()}
         s.threshold = self.threshold.value() / 100
         s.parts, s.parts_opacity = self.parts.isChecked(), self.parts_opacity.value() / 100
