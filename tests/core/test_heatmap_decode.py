@@ -1,5 +1,6 @@
 """Heatmap decoding: sub-pixel accuracy on UDP Gaussians, fast == reference, heatmap -> image mapping."""
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -269,3 +270,50 @@ def test_flat_rows_take_no_step_either():
     hm = np.full((1, 1, 2, 9), 0.88142586, np.float32)
     for decode in (decode_heatmaps, decode_heatmaps_reference):
         np.testing.assert_allclose(decode(hm)[0][0, 0], [-0.5, 0.0], atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------- the fast path's clip bound
+def test_a_neighbour_just_under_the_floor_is_clipped_by_the_fast_path_too():
+    # A 25x25 plateau from (1, 1): its first pixel is the argmax, the blurred corner (0, 0) outside it is the
+    # smallest value read. Choose the height so that corner blurs to 1e-3 * (1 - 1e-6): the reference clips it up
+    # to 1e-3, and so must the fast path (through its fallback): a "no clip can happen" bound that let 1e-3 minus
+    # a hair through would move the point by ~7e-6 px. The blur is OpenCV's on the zero-padded map, not the
+    # decoder's window sums.
+    plateau = np.zeros((32, 32))
+    plateau[1:26, 1:26] = 1.0
+    corner = cv2.GaussianBlur(np.pad(plateau, 5), (11, 11), 0)[5, 5]
+    hm = (plateau * np.float32(1e-3 * (1 - 1e-6) / corner)).astype(np.float32)[None, None]
+    assert 1e-3 * (1 - 2e-6) < float(hm.max()) * corner < 1e-3  # the setup: just under the floor
+    assert np.exp(H.blurred_log_map(hm[0, 0])[0, 0]) == pytest.approx(1e-3, rel=1e-12)  # the reference clips it
+    fast, ref = decode_heatmaps(hm)[0], decode_heatmaps_reference(hm)[0]
+    np.testing.assert_allclose(fast, ref, rtol=0, atol=5e-7)
+
+
+# ------------------------------------------------------------------------- the Newton step from the 7 log values
+EPS32 = 2.0**-23  # float32 eps, mmpose's regulariser
+
+
+def test_newton_step_with_a_zero_curvature_axis_is_the_regularised_solve():
+    # Log values around the argmax (c = 0) chosen by hand for dx = 1/4, dy = 1/2, dxx = -1, dyy = 0 and
+    # dxy = 2^-10 in the spec's 7-point form: dyy + eps is all that keeps the matrix from being indefinite, so
+    # the regulariser's sign changes the step by a lot. Expected: numpy's LU solve of (H + eps I) s = g.
+    c, xp, xm, yp, ym = 0.0, -0.25, -0.75, 0.5, -0.5
+    pp = mm = 2.0**-10 - 0.5
+    values = [np.array([v]) for v in (c, xp, xm, yp, ym, pp, mm)]
+    hessian = np.array([[-1.0 + EPS32, 2.0**-10], [2.0**-10, 0.0 + EPS32]])
+    expected = np.linalg.solve(hessian, [0.25, 0.5])
+    np.testing.assert_allclose(H._newton_shift(*values)[0], expected, rtol=1e-9)
+
+
+def test_singular_regularised_hessian_takes_no_step_and_spares_the_other_points():
+    # dxx = dyy = -eps and dxy = 0 make H + eps I the zero matrix: mmpose's inverse would raise, no step is the
+    # reading. A second, ordinary point in the same call keeps its own step: only the singular one is zeroed.
+    half = EPS32 / 2
+    singular = (0.0, -half + 0.125, -half - 0.125, -half, -half, -EPS32 + 0.125, -EPS32 - 0.125)
+    ordinary = (0.0, -0.25, -0.75, -0.25, -0.25, 0.0, 0.0)
+    values = [np.array([a, b]) for a, b in zip(singular, ordinary, strict=True)]
+    shift = H._newton_shift(*values)
+    np.testing.assert_array_equal(shift[0], [0.0, 0.0])
+    # ordinary: dx = 1/4, dy = 0, dxx = -1, dyy = -1/2, dxy = (0 + 1/4 + 1/4 + 3/4 + 1/4 + 0) / 2 = 3/4
+    expected = np.linalg.solve([[-1.0 + EPS32, 0.75], [0.75, -0.5 + EPS32]], [0.25, 0.0])
+    np.testing.assert_allclose(shift[1], expected, rtol=1e-9)
