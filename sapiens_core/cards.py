@@ -200,8 +200,47 @@ def _build_cards() -> tuple[ModelCard, ...]:
 CARDS: tuple[ModelCard, ...] = _build_cards()
 
 
-def find_card(card_id: str) -> ModelCard:
-    for card in CARDS:
+@dataclass(frozen=True)
+class DetectorCard:
+    """The person detector the Sapiens pose demos use (RTMDet-m, mmdet layout; spec rtmdet §3): boxes, not maps.
+
+    Downloaded and discovered like the Sapiens cards (``models download detector-rtmdet-m``), opened by
+    :mod:`sapiens_core.detect`, never by the pipeline's task backends.
+    """
+
+    id: str
+    size: str
+    hf_repo: str
+    filenames: tuple[str, ...]
+    file_patterns: tuple[str, ...]
+    approx_bytes: float
+    task: str = "detect"
+    format: str = "pth"
+    backend_format: str = "pth"
+    outputs: str = "person boxes"
+
+    def matches(self, filename: str) -> bool:
+        return any(fnmatch.fnmatchcase(filename, p) for p in self.file_patterns)
+
+    def describe(self) -> dict:
+        return {"card": self.id, "task": self.task, "size": self.size, "format": self.format, "hf_repo": self.hf_repo}
+
+
+DETECTOR_CARDS: tuple[DetectorCard, ...] = (
+    DetectorCard(
+        id="detector-rtmdet-m",
+        size="m",
+        hf_repo="facebook/sapiens-pose-bbox-detector",
+        filenames=("rtmdet_m_8xb32-100e_coco-obj365-person-235e8209.pth",),
+        # OpenMMLab's publish script appends the first 8 hex digits of the file's sha256 to the name.
+        file_patterns=("rtmdet_m_8xb32-100e_coco-obj365-person-*.pth",),
+        approx_bytes=1.1e8,  # 27.4 M float32 values in the legacy (non-zip) torch format
+    ),
+)
+
+
+def find_card(card_id: str) -> ModelCard | DetectorCard:
+    for card in (*CARDS, *DETECTOR_CARDS):
         if card.id == card_id:
             return card
     raise KeyError(f"no model card {card_id!r}; `python -m sapiens_core models list` shows them all")
@@ -259,13 +298,17 @@ def read_trained_card(model_path) -> TrainedCard | None:
 
 
 def card_for_path(model_path) -> ModelCard | TrainedCard | None:
-    """A finetuned model's own card when one lies beside the file, else the official card its name matches."""
-    return read_trained_card(model_path) or card_for_filename(Path(model_path).name)
+    """A finetuned model's own card when one lies beside the file, else the official Sapiens card its name matches.
+
+    Never a detector's card: callers read task outputs (schemas, shapes) from the answer, which a detector lacks.
+    """
+    card = read_trained_card(model_path) or card_for_filename(Path(model_path).name)
+    return None if isinstance(card, DetectorCard) else card
 
 
-def card_for_filename(filename: str) -> ModelCard | None:
+def card_for_filename(filename: str) -> ModelCard | DetectorCard | None:
     """The card an official file name belongs to, or None for a file of our own or a stranger's."""
-    return next((c for c in CARDS if c.matches(filename)), None)
+    return next((c for c in (*CARDS, *DETECTOR_CARDS) if c.matches(filename)), None)
 
 
 def cards(task: str | None = None, size: str | None = None, fmt: str | None = None) -> list[ModelCard]:

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from .cards import ModelCard
+from .cards import DetectorCard, ModelCard
 from .errors import CheckpointError, SapiensError
 from .models_dir import default_models_dir
 
@@ -27,7 +27,7 @@ class DownloadCancelled(SapiensError):
     """The user cancelled a download; the partial file was removed."""
 
 
-def pick_remote_file(card: ModelCard, repo_files: list[str]) -> str:
+def pick_remote_file(card: ModelCard | DetectorCard, repo_files: list[str]) -> str:
     """The repository path of the card's file: a known name first (preferred order), else a pattern match."""
     by_name = {Path(f).name: f for f in repo_files}
     for name in card.filenames:
@@ -67,7 +67,10 @@ def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
 
 
 def download(
-    card: ModelCard, models_dir: Path | None = None, progress: ProgressCallback | None = None, token: str | None = None
+    card: ModelCard | DetectorCard,
+    models_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
+    token: str | None = None,
 ) -> Path:
     """Fetch the card's checkpoint into ``models_dir/<card id>/`` and return its path."""
     import huggingface_hub as hf  # imported here: nothing touches the network module at import time

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..cards import CARDS, SIZES, find_card
+from ..cards import CARDS, DETECTOR_CARDS, SIZES, find_card
 from ..errors import SapiensError
 from ..models_dir import default_models_dir, discover, installed_for
 
@@ -27,12 +27,12 @@ def add_parser(sub) -> None:
     )
     msub = p.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     ls = msub.add_parser("list", help="show the model cards and which are installed")
-    ls.add_argument("--task", choices=("pose", "seg", "depth", "normal"))
+    ls.add_argument("--task", choices=("pose", "seg", "depth", "normal", "detect"))
     ls.add_argument("--size", choices=SIZES)
     ls.add_argument("--installed", action="store_true", help="only installed files (official or not)")
     ls.set_defaults(run=run_list)
     dl = msub.add_parser("download", help="download a card's checkpoint (needs internet; gigabytes)")
-    dl.add_argument("card", help="card id, e.g. pose-0.3b-torchscript (see `models list`)")
+    dl.add_argument("card", help="card id, e.g. pose-0.3b-torchscript or detector-rtmdet-m (see `models list`)")
     dl.add_argument("--token", help="Hugging Face token, if the repository needs one")
     dl.set_defaults(run=run_download)
     vf = msub.add_parser("verify", help="check installed files against their download records and that they load")
@@ -52,6 +52,11 @@ def run_list(args: argparse.Namespace) -> int:
         shape = "x".join(map(str, card.output_shape))
         here = "yes" if installed_for(card, args.models_dir) else "-"
         print(f"{card.id:34s} {card.task:6s} {card.size:5s} {card.format:11s} {shape:15s} {here:9s} {card.hf_repo}")
+    for det in DETECTOR_CARDS:
+        if (args.task and args.task != det.task) or args.size:
+            continue
+        here = "yes" if installed_for(det, args.models_dir) else "-"
+        print(f"{det.id:34s} {det.task:6s} {det.size:5s} {det.format:11s} {'boxes':15s} {here:9s} {det.hf_repo}")
     return 0
 
 
