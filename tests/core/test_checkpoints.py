@@ -424,3 +424,42 @@ def test_scanner_follows_memo_slots_beyond_255():
     # With more than 256 memoised values the module name is fetched back by LONG_BINGET.
     data = pickle.dumps([f"s{i}" for i in range(300)] + [datetime.date, datetime.time], protocol=4)
     assert globals_in_pickle(data) == {"datetime.date", "datetime.time"}
+
+
+@pytest.fixture
+def fake_mmengine_config(monkeypatch):
+    """mmengine's ``Config`` class under its real name; a test drops the modules once its file is written."""
+    import types
+
+    module = types.ModuleType("mmengine.config.config")
+    # Pickled with no state at all: __getstate__ returning None makes the pickler leave out BUILD.
+    config = type("Config", (), {"__module__": "mmengine.config.config", "__getstate__": lambda self: None})
+    config.__qualname__ = "Config"
+    module.Config = config
+    monkeypatch.setitem(sys.modules, "mmengine", types.ModuleType("mmengine"))
+    monkeypatch.setitem(sys.modules, "mmengine.config", types.ModuleType("mmengine.config"))
+    monkeypatch.setitem(sys.modules, "mmengine.config.config", module)
+    return config
+
+
+def test_config_pickled_without_state_becomes_an_empty_config_state(tmp_path, fake_mmengine_config):
+    path = tmp_path / "nostate.pth"
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": {"cfg": fake_mmengine_config()}}, path)
+    assert b"mmengine.config.config" in pickle.dumps(fake_mmengine_config(), protocol=2)  # the global is in the file
+    for name in ("mmengine.config.config", "mmengine.config", "mmengine"):
+        sys.modules.pop(name)
+    assert load_checkpoint(path)[1] == {"cfg": {"config_state": None}}
+
+
+def test_file_that_needs_the_allow_list_and_then_breaks_is_truncated_not_unsafe(tmp_path, fake_mmengine_config):
+    # A legacy (pre-zip) file whose meta comes first: torch's plain weights_only load stops at mmengine's Config,
+    # the second load with the allow-list gets past it and then runs out of bytes in the tensor data.
+    legacy = tmp_path / "legacy.pth"
+    payload = {"meta": {"cfg": fake_mmengine_config()}, "state_dict": {"w": torch.arange(1000.0)}}
+    torch.save(payload, legacy, _use_new_zipfile_serialization=False)
+    for name in ("mmengine.config.config", "mmengine.config", "mmengine"):
+        sys.modules.pop(name)
+    cut = write_truncated_copy(legacy, tmp_path / "cut.pth", fraction=0.5)
+    with pytest.raises(CheckpointError, match=r"^cut\.pth is truncated or corrupt \(unexpected EOF[^)]*\)$") as info:
+        load_checkpoint(cut)
+    assert not isinstance(info.value, UnsafeCheckpointError)
