@@ -1,7 +1,9 @@
 """Run the chosen Sapiens tasks on frames and turn the raw outputs into annotation documents.
 
-    frames -> seg/depth/normal on the whole resized image (shared preprocessing)
-           -> pose top-down on one crop per person box
+    frames -> seg on the whole resized image (its foreground masks depth and normals, and may give boxes)
+           -> person boxes: given per frame, else the detector's, else each pose model's whole-image default
+           -> pose top-down, through the one PoseModel interface (:mod:`.pose_models`)
+           -> depth / normal on the whole resized image (shared preprocessing with seg)
            -> Annotation per frame (persons, part map, foreground, depth, normals, provenance)
 
 Everything here is numpy in, numpy out; the backends hide which runtime executes the model.
@@ -9,15 +11,16 @@ Everything here is numpy in, numpy out; the backends hide which runtime executes
 Public API (the app and the CLI use it; keep it backward compatible)::
 
     pipeline = Pipeline.from_paths({"pose": path, "seg": path, "depth": None, "normal": None},
-                                   device="auto", batch_size=1, flip_test=False, kpt_threshold=0.3)
+                                   device="auto", batch_size=1, flip_test=False, kpt_threshold=0.3,
+                                   detector=None)                 # a sapiens_core.detect.PersonDetector
     docs = pipeline.run([Frame(rgb, "a.jpg", boxes=None), ...])   # one Annotation per frame
-    pipeline.close()
+    pipeline.close()                                              # closes the models and the detector
 
-The quick CPU backend (MediaPipe Holistic mapped onto Goliath-308, :mod:`.quick`) stands in for a pose
-checkpoint when the pose entry is the string ``QUICK_MODEL_ID`` (``"quick"``; a ``Path`` is always a file):
-``Pipeline.from_paths({"pose": QUICK_MODEL_ID, "depth": path})``. It runs before the dense models, so its
-person mask becomes the document's foreground (and masks depth and normals) when no seg model ran; a seg
-model's foreground wins otherwise. Its provenance is ``{"file": "quick", "format": "mediapipe-holistic", ...}``.
+The quick CPU model (MediaPipe Holistic mapped onto Goliath-308, :mod:`.quick`) stands in for a pose checkpoint
+when the pose entry is the string ``QUICK_MODEL_ID`` (``"quick"``; a ``Path`` is always a file):
+``Pipeline.from_paths({"pose": QUICK_MODEL_ID, "depth": path})``. Its person mask becomes the document's
+foreground (and masks depth and normals) when no seg model ran; a seg model's foreground wins otherwise. Its
+provenance is ``{"file": "quick", "format": "mediapipe-holistic", ...}``.
 """
 
 from __future__ import annotations
@@ -26,18 +29,22 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from . import tasks as T
-from .annotation import Annotation, Person
-from .backends import Backend, open_backend
-from .boxes import whole_image_box
-from .cards import ModelCard, card_for_path
+from .annotation import Annotation
+from .backends import open_backend
+from .cards import ModelCard, TrainedCard, card_for_path
 from .errors import BackendError
+from .pose_models import PoseModel, SapiensPose, infer_in_chunks
 from .quick.pose import QUICK_MODEL_ID, QuickPose, is_quick_model_id
-from .schema import class_schema, class_schema_names, keypoint_schema, keypoint_schema_for_count
+from .schema import class_schema, class_schema_names
 from .task_specs import INPUT_SIZE, TASK_NAMES
+
+if TYPE_CHECKING:
+    from .detect import PersonDetector
 
 log = logging.getLogger(__name__)
 DENSE_TASKS = ("seg", "depth", "normal")  # seg first: its foreground masks depth and normals
@@ -48,18 +55,31 @@ __all__ = ["Pipeline", "Frame", "TaskModel", "run_on_images", "QUICK_MODEL_ID", 
 
 @dataclass
 class Frame:
-    """One image to process. ``boxes``: (N, 5) xyxy+score person boxes, or None for the whole image."""
+    """One image to process. ``boxes``: (N, 5) xyxy+score person boxes, or None (the detector's, or whole image)."""
 
     image: np.ndarray  # (H, W, 3) uint8 RGB
     path: str = ""
     boxes: np.ndarray | None = None
 
 
+class Runtime(Protocol):
+    """What every model's runtime tells about itself (the app's status line, the provenance record)."""
+
+    path: Path
+    format: str
+    device: str
+    provider: str
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class TaskModel:
     task: str
-    backend: Backend | QuickPose
-    card: ModelCard | None = None
+    backend: Runtime  # a Backend, or the quick model (which is its own runtime)
+    card: ModelCard | TrainedCard | None = None
+    # How pose runs for this model; the Pipeline makes a SapiensPose over ``backend`` for a pose model without one.
+    pose: PoseModel | None = None
 
     def provenance(self) -> dict:
         info = {
@@ -68,8 +88,8 @@ class TaskModel:
             "device": self.backend.device,
             "provider": self.backend.provider,
         }
-        if isinstance(self.backend, QuickPose):
-            info.update(self.backend.provenance())
+        if self.pose is not None:
+            info.update(self.pose.provenance())
         if self.card:
             info.update(self.card.describe())
         return info
@@ -85,10 +105,22 @@ class Pipeline:
     batch_size: int = 1
     flip_test: bool = False
     kpt_threshold: float = 0.3
+    detector: PersonDetector | None = None  # boxes for frames that come without; owned (closed) by the pipeline
     _schema_cache: dict = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        model = self.models.get("pose")
+        if model is not None and model.pose is None:
+            model.pose = SapiensPose(model.backend, model.card, self.batch_size, self.flip_test)
+
     @classmethod
-    def from_paths(cls, paths: Mapping[str, str | Path | None], device: str = "auto", **options) -> Pipeline:
+    def from_paths(
+        cls,
+        paths: Mapping[str, str | Path | None],
+        device: str = "auto",
+        detector: PersonDetector | None = None,
+        **options,
+    ) -> Pipeline:
         """Open one checkpoint per task (``{"pose": path, "seg": None, ...}``); a bad file raises a SapiensError.
 
         ``"pose": QUICK_MODEL_ID`` runs the quick backend (BackendError with the install hint without mediapipe).
@@ -103,7 +135,8 @@ class Pipeline:
                 if is_quick_model_id(path):
                     if task != "pose":
                         raise ValueError(f"the quick model only gives pose (and a person mask), not {task}")
-                    models[task] = TaskModel(task, QuickPose())
+                    quick = QuickPose()
+                    models[task] = TaskModel(task, quick, pose=quick)
                     continue
                 backend = open_backend(path, task=task, device=device)
                 models[task] = TaskModel(task, backend, card_for_path(path))
@@ -111,23 +144,17 @@ class Pipeline:
             for m in models.values():
                 m.backend.close()
             raise
-        return cls(models, **options)
+        return cls(models, detector=detector, **options)
 
     def close(self) -> None:
         for m in self.models.values():
             m.backend.close()
+        if self.detector is not None:
+            self.detector.close()
 
     # ---- schemas follow the model, not a global: the card says, else the output channel count does
     def keypoint_schema_name(self, channels: int) -> str:
-        card = self.models["pose"].card
-        name = card.keypoint_schema_name if card else None
-        try:
-            return name or keypoint_schema_for_count(channels).name
-        except KeyError:  # a model of another task, or an unknown keypoint set: a model error, not a bug
-            raise BackendError(
-                f"{self.models['pose'].backend.path.name}: {channels} output channels match no "
-                f"known keypoint set; is it really a pose model?"
-            ) from None
+        return SapiensPose(self.models["pose"].backend, self.models["pose"].card).keypoint_schema_name(channels)
 
     def class_schema_name(self, channels: int) -> str | None:
         card = self.models["seg"].card
@@ -136,14 +163,7 @@ class Pipeline:
     # ---- running
     def _infer(self, task: str, batch: np.ndarray) -> np.ndarray:
         """Run ``batch`` in chunks of ``batch_size``; check the output is what the task promises."""
-        backend = self.models[task].backend
-        outs = [backend.infer(batch[i : i + self.batch_size]) for i in range(0, len(batch), self.batch_size)]
-        out = np.concatenate(outs, axis=0) if outs else np.zeros((0,), np.float32)
-        if out.ndim != 4 or out.shape[0] != len(batch):
-            raise BackendError(
-                f"{backend.path.name}: returned shape {out.shape} for a batch of {len(batch)}; "
-                f"is it really a {task} model?"
-            )
+        out = infer_in_chunks(self.models[task].backend, batch, self.batch_size, task)
         self._check_channels(task, out.shape[1])
         return out
 
@@ -159,12 +179,6 @@ class Pipeline:
             )
         if task == "seg" and channels > 256:
             raise BackendError(f"{name}: gives {channels} classes; a class map holds at most 256")
-        if task == "pose":
-            schema = keypoint_schema(self.keypoint_schema_name(channels))
-            if len(schema) != channels:
-                raise BackendError(
-                    f"{name}: gives {channels} heatmaps, its keypoint set {schema.name} has {len(schema)} points"
-                )
 
     def run(self, frames: list[Frame]) -> list[Annotation]:
         docs = [
@@ -184,30 +198,38 @@ class Pipeline:
         ]
         if not frames:
             return docs
-        quick = self._quick()
-        if quick is not None:  # before the dense models: its person mask masks depth and normals
-            for frame, doc in zip(frames, docs):
-                found = quick.run(frame.image, frame.boxes, self.kpt_threshold)
-                doc.keypoint_schema = quick.keypoint_schema_name
-                doc.persons = found.persons
-                if "seg" not in self.models:
-                    doc.foreground = found.foreground
         dense = [t for t in DENSE_TASKS if t in self.models]
-        if dense:
-            resized = T.normalize([T.resize_for_model(f.image, INPUT_SIZE) for f in frames])
-            for task in dense:
-                raw = self._infer(task, resized)
-                for frame, doc, out in zip(frames, docs, raw):
-                    self._apply_dense(task, frame, doc, out)
-                del raw
-            del resized
-        if "pose" in self.models and quick is None:
-            self._run_pose(frames, docs)
+        resized = T.normalize([T.resize_for_model(f.image, INPUT_SIZE) for f in frames]) if dense else None
+        if "seg" in self.models:  # first: its foreground may give the boxes, and masks depth and normals
+            self._run_dense("seg", resized, frames, docs)
+        pose = self.models.get("pose")
+        if pose is not None:
+            self._run_pose(pose.pose, frames, docs)
+        for task in dense:
+            if task != "seg":
+                self._run_dense(task, resized, frames, docs)
         return docs
 
-    def _quick(self) -> QuickPose | None:
-        model = self.models.get("pose")
-        return model.backend if model is not None and isinstance(model.backend, QuickPose) else None
+    def _run_dense(self, task: str, resized: np.ndarray, frames: list[Frame], docs: list[Annotation]) -> None:
+        raw = self._infer(task, resized)
+        for frame, doc, out in zip(frames, docs, raw):
+            self._apply_dense(task, frame, doc, out)
+
+    def _boxes(self, frame: Frame, doc: Annotation) -> np.ndarray | None:
+        if frame.boxes is not None or self.detector is None:
+            return frame.boxes
+        doc.models["detector"] = self.detector.describe()
+        return self.detector.detect(frame.image, foreground=doc.foreground)
+
+    def _run_pose(self, pose: PoseModel, frames: list[Frame], docs: list[Annotation]) -> None:
+        boxes = [self._boxes(frame, doc) for frame, doc in zip(frames, docs)]
+        results = pose.estimate([f.image for f in frames], boxes, self.kpt_threshold)
+        for doc, result in zip(docs, results):
+            doc.persons = result.persons
+            if result.keypoint_schema is not None:
+                doc.keypoint_schema = result.keypoint_schema
+            if doc.foreground is None and result.foreground is not None:  # a seg model's mask wins
+                doc.foreground = result.foreground
 
     def _apply_dense(self, task: str, frame: Frame, doc: Annotation, out: np.ndarray) -> None:
         hw = frame.image.shape[:2]
@@ -223,42 +245,6 @@ class Pipeline:
             doc.depth = T.postprocess_depth(out, hw, foreground=doc.foreground)
         elif task == "normal":
             doc.normal = T.postprocess_normal(out, hw, foreground=doc.foreground)
-
-    def _run_pose(self, frames: list[Frame], docs: list[Annotation]) -> None:
-        owners, boxes, centers, scales, crops = [], [], [], [], []
-        for i, frame in enumerate(frames):
-            h, w = frame.image.shape[:2]
-            frame_boxes = whole_image_box(w, h) if frame.boxes is None else np.asarray(frame.boxes, np.float32)
-            for box in frame_boxes:
-                center, scale = T.box_to_center_scale(box[:4])
-                owners.append(i)
-                boxes.append(box)
-                centers.append(center)
-                scales.append(scale)
-                crops.append(T.crop_person(frame.image, center, scale))
-        if not crops:
-            return
-        batch = T.normalize(crops)
-        del crops
-        heatmaps = self._infer("pose", batch)
-        schema = keypoint_schema(self.keypoint_schema_name(heatmaps.shape[1]))
-        if self.flip_test:
-            flipped = self._infer("pose", T.flip_images(batch))
-            heatmaps = T.merge_flip_test(heatmaps, flipped, schema.flip_index)
-        keypoints, scores = T.decode_pose(heatmaps, np.stack(centers), np.stack(scales))
-        for n, i in enumerate(owners):
-            doc = docs[i]
-            doc.keypoint_schema = schema.name
-            doc.persons.append(
-                Person.from_prediction(
-                    len(doc.persons),
-                    keypoints[n],
-                    scores[n],
-                    box=boxes[n][:4],
-                    threshold=self.kpt_threshold,
-                    score=float(boxes[n][4]),
-                )
-            )
 
 
 def run_on_images(pipeline: Pipeline, frames: Iterable[Frame]) -> Iterable[Annotation]:

@@ -1,6 +1,7 @@
-"""The quick backend as the pipeline's pose source: ``Pipeline.from_paths({"pose": QUICK_MODEL_ID, ...})``.
+"""The quick backend as a pose model (:class:`~sapiens_core.pose_models.PoseModel`), the pipeline's pose source for
+``Pipeline.from_paths({"pose": QUICK_MODEL_ID, ...})``.
 
-MediaPipe Holistic finds one (the most prominent) person per image it is shown, so:
+MediaPipe Holistic finds one (the most prominent) person per image it is shown, so it runs once per box:
 
 * without boxes the whole image is shown once: at most one person, whose box is the tight box around its
   person mask and labeled points (a whole-image box would tell a COCO consumer nothing);
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..annotation import Person
+from ..pose_models import PoseResult
 from ..tasks.crop import BOX_PADDING
 from .holistic import QuickModel, QuickResult
 
@@ -43,7 +45,7 @@ class QuickFrameResult:
 
 
 class QuickPose:
-    """Quacks like a Backend where the pipeline and the app look (path, format, device, provider, close)."""
+    """A PoseModel, and its own runtime: it describes itself as backends do (path, format, device, provider)."""
 
     format = QUICK_FORMAT
     device = "cpu"  # MediaPipe's legacy solutions run on the CPU whatever device the others use
@@ -69,6 +71,16 @@ class QuickPose:
 
     def close(self) -> None:
         self.model.close()
+
+    def estimate(
+        self, images: list[np.ndarray], boxes: list[np.ndarray | None], kpt_threshold: float
+    ) -> list[PoseResult]:
+        """PoseModel: each image on its own (MediaPipe takes one image at a time), once per box."""
+        results = []
+        for image, frame_boxes in zip(images, boxes):
+            found = self.run(image, frame_boxes, kpt_threshold)
+            results.append(PoseResult(found.persons, self.keypoint_schema_name, found.foreground))
+        return results
 
     def run(self, image: np.ndarray, boxes: np.ndarray | None, kpt_threshold: float) -> QuickFrameResult:
         """Persons (ids 0..) and the person mask for one (H, W, 3) uint8 RGB image."""
