@@ -218,8 +218,9 @@ class Pipeline:
     def _boxes(self, frame: Frame, doc: Annotation) -> np.ndarray | None:
         if frame.boxes is not None or self.detector is None:
             return frame.boxes
-        doc.models["detector"] = self.detector.describe()
-        return self.detector.detect(frame.image, foreground=doc.foreground)
+        boxes = self.detector.detect(frame.image, foreground=doc.foreground)
+        doc.models["detector"] = self.detector.describe()  # after detecting: an ONNX detector learns its layout then
+        return boxes
 
     def _run_pose(self, pose: PoseModel, frames: list[Frame], docs: list[Annotation]) -> None:
         boxes = [self._boxes(frame, doc) for frame, doc in zip(frames, docs)]

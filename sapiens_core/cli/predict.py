@@ -28,6 +28,7 @@ from ..io.images import find_images, read_image
 from ..pipeline import QUICK_MODEL_ID, Frame, Pipeline
 from ..render.overlay import render_overlay
 from ..schema import class_schema, keypoint_schema
+from . import detector_args
 
 
 def add_parser(sub) -> None:
@@ -55,6 +56,7 @@ def add_parser(sub) -> None:
         "person mask) instead of a pose checkpoint; needs mediapipe",
     )
     p.add_argument("--boxes", type=Path, metavar="FILE", help="person boxes per image (JSON); default: whole image")
+    detector_args.add_arguments(p)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--batch-size", type=int, default=1, metavar="N", help="images (and person crops) per forward pass")
     p.add_argument(
@@ -128,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline.from_paths(
         models,
         device=args.device,
+        detector=detector_args.detector_from_args(args, models),
         batch_size=args.batch_size,
         flip_test=args.flip_test,
         kpt_threshold=args.kpt_threshold,
