@@ -5,7 +5,13 @@ Decisions, and why:
 * Pillow reads the header of every file first (lazily, no pixels): it identifies the format, the size
   and the EXIF orientation, and turns "not an image" into a clear error. That one header parse decides
   the orientation for both ``read_image`` and ``read_image_size``, so the two always agree.
-* OpenCV decodes the common case (8-bit JPEG, PNG, WebP) straight into the array we return:
+* JPEG is decoded by libjpeg-turbo through simplejpeg, straight into the array we return, in strict mode: a
+  file whose data ends early is an error, not an image filled with grey. OpenCV and Pillow both accept such a
+  file (with an end marker appended it passes any structural check) and only print libjpeg's "corrupt data"
+  warning; simplejpeg raises it. Its pixels equal ``cv2.imread``'s (the same library and settings: the
+  official demos read with OpenCV), checked by ``tests/core/test_images.py``. A warning that does not mean lost
+  data ("extraneous bytes before marker") sends the file to Pillow, which reads it as other tools do.
+* OpenCV decodes the other common cases (8-bit PNG, WebP) straight into the array we return:
   ``cv2.imread(path, dst, IMREAD_COLOR_RGB | IMREAD_IGNORE_ORIENTATION)`` with ``dst`` preallocated from the
   header size writes RGB pixels into our buffer (OpenCV 5.0; checked by ``tests/core/test_images.py``).
   Peak memory is the image once, 3 bytes per pixel (plus a second buffer only to rotate by 90 degrees);
@@ -14,11 +20,10 @@ Decisions, and why:
   easier to trust than two).
 * Decoding into ``dst`` has a catch: OpenCV then returns ``dst`` even when decoding failed half-way (without
   ``dst`` it returns None, but copies the whole image once more). So a file only takes that path once it
-  is known to be complete: a JPEG needs its end-of-image marker after the first scan (OpenCV would not
-  even notice a truncated JPEG: it fills the rest with grey), a PNG must pass Pillow's chunk check
-  (``verify``: structure and CRCs, no decoding). WebP (rarely huge) is decoded without ``dst``. Whenever
-  OpenCV is not used or declines a file (damaged, a non-ASCII path on Windows, ...), Pillow decodes it,
-  and its error says what is wrong.
+  is known to be complete: a PNG must pass Pillow's chunk check (``verify``: structure and CRCs, no
+  decoding). WebP (rarely huge) is decoded without ``dst``. Whenever OpenCV or simplejpeg is not used or
+  declines a file (damaged, a non-ASCII path on Windows, ...), Pillow decodes it, and its error says what is
+  wrong.
 * Alpha is dropped, not composited: the official Sapiens demos read with ``cv2.imread(IMREAD_COLOR)``, which
   drops it, so predictions match theirs; compositing would also change the colours at soft edges.
 * 16-bit images are scaled with ``round(v * 255 / 65535)``; both OpenCV and Pillow would take the high byte.
@@ -39,11 +44,20 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageReadError
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_IMAGE_PIXELS", "read_image", "read_image_size", "find_images"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MAX_IMAGE_PIXELS",
+    "read_image",
+    "read_image_size",
+    "find_images",
+    "scan_images",
+    "ImageScan",
+]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"})
 
@@ -52,7 +66,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", "
 MAX_IMAGE_PIXELS = 500_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # Pillow refuses at twice its limit; our own check comes first.
 
-_CV2_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+_CV2_FORMATS = frozenset({"PNG", "WEBP"})
 _CV2_8BIT_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA"})
 _CV2_16BIT_FORMATS = frozenset({"PNG", "TIFF"})
 _PIL_16BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
@@ -82,7 +96,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """
     header = _read_header(path)
     pixels = None
-    if header.format in _CV2_FORMATS and header.mode in _CV2_8BIT_MODES and not header.sixteen_bit:
+    if header.format == "JPEG" and header.mode in _CV2_8BIT_MODES:
+        pixels = _decode_jpeg(path, header)
+    elif header.format in _CV2_FORMATS and header.mode in _CV2_8BIT_MODES and not header.sixteen_bit:
         pixels = _decode_8bit_with_cv2(path, header)
     elif header.sixteen_bit and header.format in _CV2_16BIT_FORMATS:
         pixels = _decode_16bit_with_cv2(path, header)
@@ -105,20 +121,43 @@ def find_images(inputs: Iterable[str | os.PathLike]) -> list[Path]:
 
     Only ``IMAGE_SUFFIXES`` (any case); hidden files and folders are skipped (macOS writes ``._name.jpg``
     resource files that are not images); each file once, in natural order (``img2`` before ``img10``).
+    A missing input raises ImageReadError; ``scan_images`` also reports what was left out.
     """
+    for item in inputs:
+        if not Path(item).exists():
+            raise ImageReadError(f"{item}: no such file or folder")
+    return scan_images(inputs).images
+
+
+@dataclass
+class ImageScan:
+    images: list[Path]
+    problems: list[str]  # one line each: a named input that is missing or not an image type, an unreadable folder
+
+
+def scan_images(inputs: Iterable[str | os.PathLike]) -> ImageScan:
+    """``find_images`` that says what it left out instead of dropping it silently: an input named explicitly
+    with a suffix we do not read (a GIF), a missing input, a sub-folder that cannot be listed."""
     found: dict[str, Path] = {}
+    problems: list[str] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            candidates = _walk_visible_files(path)
+            candidates = _walk_visible_files(path, problems)
         elif path.is_file():
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                problems.append(
+                    f"{path}: not an image type we read (expected one of {', '.join(sorted(IMAGE_SUFFIXES))})"
+                )
+                continue
             candidates = [path]
         else:
-            raise ImageReadError(f"{path}: no such file or folder")
+            problems.append(f"{path}: no such file or folder")
+            continue
         for candidate in candidates:
             if candidate.suffix.lower() in IMAGE_SUFFIXES:
                 found.setdefault(os.path.normcase(os.path.abspath(candidate)), candidate)
-    return sorted(found.values(), key=_natural_key)
+    return ImageScan(sorted(found.values(), key=_natural_key), problems)
 
 
 # ---------------------------------------------------------------------------------------------- header
@@ -137,7 +176,12 @@ def _read_header(path: str | os.PathLike) -> _Header:
     if size == 0:
         raise ImageReadError(f"{path}: the file is empty (0 bytes)")
     try:
-        with Image.open(path) as image:
+        # Opened here (closed with the image below) so a permission error is not reported as a corrupt file.
+        file = open(path, "rb")
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        with file, Image.open(file) as image:
             header = _Header(
                 image.format or "?", image.mode, *_stored_size(image), _exif_orientation(image), _is_sixteen_bit(image)
             )
@@ -216,9 +260,26 @@ def _decode_8bit_with_cv2(path: str | os.PathLike, header: _Header) -> np.ndarra
     return out
 
 
+def _decode_jpeg(path: str | os.PathLike, header: _Header) -> np.ndarray | None:
+    """Strict libjpeg-turbo decode into the returned array; None when Pillow should decide (see the module notes)."""
+    out = np.empty((header.height, header.width, 3), np.uint8)
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            simplejpeg.decode_jpeg(data, colorspace="RGB", buffer=out, strict=True)
+    except ValueError as exc:
+        message = str(exc)
+        lost = "premature end" in message.lower() or (
+            message.startswith("Corrupt JPEG data") and "extraneous bytes" not in message
+        )
+        if lost:
+            raise ImageReadError(f"{path}: truncated or corrupt JPEG image ({message})") from None
+        return None
+    except OSError:
+        return None
+    return out
+
+
 def _known_complete(path: str | os.PathLike, image_format: str) -> bool:
-    if image_format == "JPEG":
-        return _jpeg_has_end_marker(path)
     if image_format == "PNG":
         try:
             with Image.open(path) as image:
@@ -283,35 +344,6 @@ def _sixteen_to_eight_bit(wide: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(wide, alpha=1.0 / 257.0)
 
 
-def _jpeg_has_end_marker(path: str | os.PathLike) -> bool:
-    """True when an end-of-image marker (FF D9) follows the first scan, i.e. the file is not cut short.
-
-    Inside entropy-coded data every FF byte is followed by 00 or a restart marker, so FF D9 after the
-    first start-of-scan is either the real end or data appended after it (motion photos append a
-    video; the JPEG part is then complete). EXIF thumbnails, with their own FF D9, come before the scan.
-    """
-    try:
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            pos = 2
-            while pos + 4 <= len(data):
-                if data[pos] != 0xFF:
-                    return False
-                marker = data[pos + 1]
-                if marker == 0xFF:  # fill byte before a marker
-                    pos += 1
-                    continue
-                if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length field
-                    pos += 2
-                    continue
-                length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-                if marker == 0xDA:  # start of scan
-                    return data.find(b"\xff\xd9", pos + 2 + length) != -1
-                pos += 2 + length
-            return False
-    except (OSError, ValueError):
-        return False
-
-
 def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     """Turn stored pixels upright per EXIF orientation (the same result as ``PIL.ImageOps.exif_transpose``).
 
@@ -338,10 +370,15 @@ def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- folders
 
 
-def _walk_visible_files(folder: Path) -> list[Path]:
+def _walk_visible_files(folder: Path, problems: list[str]) -> list[Path]:
     files = []
+
+    def unreadable(error: OSError) -> None:
+        reason = error.strerror or error
+        problems.append(f"{error.filename}: cannot list this folder ({reason}); its images are left out")
+
     # followlinks=False: a link back up the tree would otherwise recurse forever.
-    for root, dirs, names in os.walk(folder, followlinks=False):
+    for root, dirs, names in os.walk(folder, onerror=unreadable, followlinks=False):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         files.extend(Path(root, n) for n in names if not n.startswith("."))
     return files
