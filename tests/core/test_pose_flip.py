@@ -114,3 +114,27 @@ def test_decode_pose_for_two_crops_of_another_heatmap_size():
 def test_flip_back_refuses_a_table_of_the_wrong_length():
     with pytest.raises(ValueError, match="3 heatmap channels but a flip table of 2 points"):
         flip_back_heatmaps(np.zeros((1, 3, 4, 4), np.float32), [1, 0])
+
+
+def test_flip_back_of_a_tensor_is_a_tensor_of_the_same_values():
+    # Functions take numpy or torch and return the same kind: the flip test runs on the model's device.
+    hm = np.arange(3 * 2 * 4, dtype=np.float32).reshape(1, 3, 2, 4)
+    back = flip_back_heatmaps(torch.from_numpy(hm), [0, 2, 1])
+    assert isinstance(back, torch.Tensor)
+    np.testing.assert_array_equal(back[0, 1].numpy(), hm[0, 2, :, ::-1])  # the partner channel, mirrored
+
+
+def test_decode_pose_takes_a_model_output_as_it_comes():
+    # A head's output can still require grad and be bfloat16 (autocast); numpy can read neither directly. The
+    # answer is the one for the same values as a float32 array.
+    heatmaps = udp_gaussian_heatmaps([(10.25, 20.5), (30.0, 40.75)], size=(48, 64), sigma=2.0)[None]
+    tensor = torch.from_numpy(heatmaps).to(torch.bfloat16).requires_grad_()
+    centers, scales = np.array([[100.0, 200.0]]), np.array([[75.0, 100.0]])
+    keypoints, scores = decode_pose(tensor, centers, scales)
+    as_float32 = tensor.detach().float().numpy()
+    expected_kp, expected_scores = decode_pose(as_float32, centers, scales)
+    np.testing.assert_array_equal(keypoints, expected_kp)
+    np.testing.assert_array_equal(scores, expected_scores)
+    # bfloat16 keeps 8 bits of the Gaussian: still within a tenth of a heatmap pixel of the true point.
+    truth = np.array([[10.25, 20.5], [30.0, 40.75]]) / [47, 63] * scales + centers - scales / 2
+    np.testing.assert_allclose(keypoints[0], truth, atol=0.1 * 75 / 47)
