@@ -18,6 +18,9 @@ import numpy as np
 
 from .errors import SapiensError
 
+# Larger than any side an image under the pixel limit can have in practice, far below float32 overflow.
+MAX_COORDINATE = 1e6
+
 
 class BoxesFileError(SapiensError):
     """The boxes file is unreadable or not in a layout we understand."""
@@ -39,6 +42,12 @@ def _as_boxes(raw, source: str) -> np.ndarray:
         raise layout from None
     if not np.all(np.isfinite(arr)):
         raise layout
+    far = np.abs(arr[:, :4]).max(initial=0.0)
+    if far > MAX_COORDINATE:
+        # Overflows later (crop scale, keypoints, COCO areas in float32) and is never a real box.
+        raise BoxesFileError(
+            f"{source}: a box coordinate of {far:g} is not a pixel position (at most {MAX_COORDINATE:g})"
+        )
     if np.any(arr[:, 2] <= arr[:, 0]) or np.any(arr[:, 3] <= arr[:, 1]):
         raise BoxesFileError(f"{source}: a box has x2 <= x1 or y2 <= y1 (boxes are corners, not x, y, w, h)")
     return arr

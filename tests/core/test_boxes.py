@@ -47,6 +47,9 @@ def test_coco_layout_converts_xywh(tmp_path):
         ('{"a.jpg": [[1, 2, "x", 4]]}', "boxes must be"),
         ('{"a.jpg": [1, 2, 3, 4]}', "boxes must be"),
         ('{"a.jpg": {"box": [1, 2, 3, 4]}}', "boxes must be"),
+        ('{"a.jpg": [[1e30, 1e30, 3e38, 3e38]]}', "a box coordinate of 3e[+]38 is not a pixel position"),
+        ('{"a.jpg": [[10, 10, 1000001, 20]]}', "a box coordinate of 1e[+]06 is not a pixel position"),
+        ('{"a.jpg": [[10, 10, 1e39, 20]]}', "boxes must be"),  # beyond float32: infinite
         (
             '{"images": [{"id": 1, "file_name": "a"}], "annotations": [{"image_id": 2, "bbox": [0, 0, 1, 1]}]}',
             "malformed COCO",
@@ -59,3 +62,9 @@ def test_bad_files_are_named_and_explained(tmp_path, content, message):
     with pytest.raises(BoxesFileError, match=message) as err:
         BoxTable.load(f)
     assert "b.json" in str(err.value)
+
+
+def test_the_largest_coordinate_a_box_may_have(tmp_path):
+    f = tmp_path / "b.json"
+    f.write_text('{"a.jpg": [[-1000000, 0, 1000000, 5]]}')
+    np.testing.assert_array_equal(BoxTable.load(f).lookup("a.jpg"), [[-1e6, 0, 1e6, 5, 1]])
