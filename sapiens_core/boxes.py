@@ -37,7 +37,7 @@ def _as_boxes(raw, source: str) -> np.ndarray:
             raise layout
         rows.append([*box, 1.0][:5])
     try:
-        arr = np.asarray(rows, dtype=np.float32).reshape(-1, 5)
+        arr = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
     except (TypeError, ValueError):  # strings, nulls or nested lists in place of numbers
         raise layout from None
     if not np.all(np.isfinite(arr)):
@@ -50,7 +50,7 @@ def _as_boxes(raw, source: str) -> np.ndarray:
         )
     if np.any(arr[:, 2] <= arr[:, 0]) or np.any(arr[:, 3] <= arr[:, 1]):
         raise BoxesFileError(f"{source}: a box has x2 <= x1 or y2 <= y1 (boxes are corners, not x, y, w, h)")
-    return arr
+    return arr.astype(np.float32)  # checked in float64 first: a huge value must not overflow on the way
 
 
 class BoxTable:
