@@ -15,6 +15,9 @@ from .blocks import ConvModule
 STRIDES = (8, 16, 32)
 # The m config inherits exp_on_reg=True from the l config (spec §1.2); the s and tiny configs use False.
 EXP_ON_REG = True
+# share_conv=True (spec §1.5). The file is expected to hold equal tensors under each level's key (UNVERIFIED
+# bitwise); loading refuses unequal ones. Should the released file differ per level, False loads each level's own.
+SHARE_CONV = True
 
 
 class RTMDetSepBNHead(nn.Module):
@@ -25,6 +28,7 @@ class RTMDetSepBNHead(nn.Module):
         stacked_convs: int = 2,
         strides: tuple[int, ...] = STRIDES,
         exp_on_reg: bool = EXP_ON_REG,
+        share_conv: bool = SHARE_CONV,
     ) -> None:
         super().__init__()
         self.strides = tuple(strides)
@@ -36,7 +40,8 @@ class RTMDetSepBNHead(nn.Module):
             self.reg_convs.append(nn.Sequential(*(ConvModule(channels, channels, 3) for _ in range(stacked_convs))))
         self.rtm_cls = nn.ModuleList(nn.Conv2d(channels, num_classes, 1) for _ in strides)
         self.rtm_reg = nn.ModuleList(nn.Conv2d(channels, 4, 1) for _ in strides)
-        for level in range(1, len(strides)):
+        self.share_conv = share_conv
+        for level in range(1, len(strides) if share_conv else 1):
             for i in range(stacked_convs):
                 self.cls_convs[level][i].conv = self.cls_convs[0][i].conv
                 self.reg_convs[level][i].conv = self.reg_convs[0][i].conv
@@ -54,6 +59,8 @@ class RTMDetSepBNHead(nn.Module):
     def shared_conv_keys(self, prefix: str = "bbox_head.") -> list[tuple[str, str]]:
         """(level-0 key, tied key) pairs: the file must hold equal tensors under both names."""
         pairs = []
+        if not self.share_conv:
+            return pairs
         for branch in ("cls_convs", "reg_convs"):
             for level in range(1, len(self.strides)):
                 for i in range(len(self.cls_convs[0])):
