@@ -7,7 +7,6 @@ sentence says which was chosen, for the log and the terminal.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from ..backends.formats import detect_format
@@ -19,7 +18,6 @@ from .from_mask import ForegroundDetector
 from .onnx_detector import OnnxDetector
 from .postfilter import PersonFilter
 
-log = logging.getLogger(__name__)
 AUTO = "auto"
 
 
