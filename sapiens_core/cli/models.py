@@ -63,8 +63,11 @@ def run_list(args: argparse.Namespace) -> int:
 def run_download(args: argparse.Namespace) -> int:
     from ..hub import download
 
-    card = find_card(args.card)
-    bar = tqdm(total=int(card.approx_bytes), unit="B", unit_scale=True, file=sys.stderr, desc=card.id)
+    try:
+        card = find_card(args.card)
+    except KeyError as exc:
+        raise SapiensError(exc.args[0]) from None
+    bar = tqdm(total=int(card.approx_bytes), unit="B", unit_scale=True, file=sys.stderr, desc=card.id, disable=None)
 
     def progress(done: int, total: int) -> None:
         if total:
@@ -81,7 +84,6 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from ..backends import detect_format
     from ..hub import verify_file
 
     files = args.files or [m.path for m in discover(args.models_dir)]
@@ -91,9 +93,7 @@ def run_verify(args: argparse.Namespace) -> int:
     bad = 0
     for path in files:
         try:
-            verdict = verify_file(path)
-            fmt = detect_format(path)
-            print(f"ok: {verdict}; format {fmt}")
+            print(f"ok: {verify_file(path)}")
         except SapiensError as exc:
             bad += 1
             print(f"bad: {exc}", file=sys.stderr)

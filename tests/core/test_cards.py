@@ -3,6 +3,7 @@
 import hashlib
 
 import pytest
+import torch
 
 from sapiens_core.cards import CARDS, card_for_filename, cards, find_card
 from sapiens_core.errors import CheckpointError, SapiensError
@@ -81,11 +82,12 @@ def test_discovery_and_default_dir(tmp_path, monkeypatch):
 
 
 def test_verify_detects_a_changed_file(tmp_path):
-    f = tmp_path / "m.pt2"
-    f.write_bytes(b"weights" * 100)
+    f = tmp_path / "m.pth"
+    torch.save({"state_dict": {"w": torch.arange(100, dtype=torch.float32)}}, f)
+    original = f.read_bytes()
     assert "no recorded digest" in verify_file(f)
-    (tmp_path / "m.pt2.sha256").write_text(hashlib.sha256(b"weights" * 100).hexdigest() + "\n")
+    (tmp_path / "m.pth.sha256").write_text(hashlib.sha256(original).hexdigest() + "\n")
     assert "matches" in verify_file(f)
-    f.write_bytes(b"weights" * 99)
+    torch.save({"state_dict": {"w": torch.arange(99, dtype=torch.float32)}}, f)
     with pytest.raises(CheckpointError, match="differs"):
         verify_file(f)

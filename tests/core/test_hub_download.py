@@ -9,8 +9,10 @@ one repository from memory and stops with the test (and by itself after a minute
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -19,16 +21,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "facebook/sapiens-pose-0.3b-torchscript"
 NAME = "sapiens_0.3b_goliath_best_goliath_AP_573_torchscript.pt2"
-PAYLOAD = np.random.default_rng(7).bytes(3 * 1024 * 1024 + 123)  # a few chunks, and not a round size
+
+
+def _checkpoint_bytes() -> bytes:
+    """A real (small) state-dict file of a few chunks and not a round size, so ``verify`` can load it."""
+    buffer = io.BytesIO()
+    weights = torch.from_numpy(np.random.default_rng(7).standard_normal(786_459).astype(np.float32))
+    torch.save({"state_dict": {"backbone.weight": weights}}, buffer)
+    return buffer.getvalue()
+
+
+PAYLOAD = _checkpoint_bytes()
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 class _Hub(BaseHTTPRequestHandler):
     files = {"README.md": b"# card\n", NAME: PAYLOAD}
+    published: dict[str, bytes] = {}  # name -> the content whose sha256 the listing publishes (Git LFS metadata)
     requests: list[str] = []
 
     def log_message(self, *args):  # keep pytest's output clean
@@ -62,6 +76,10 @@ class _Hub(BaseHTTPRequestHandler):
                 {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
                 for name, data in self.files.items()
             ]
+            for entry in listing:
+                if entry["path"] in self.published:
+                    real = self.published[entry["path"]]
+                    entry["lfs"] = {"oid": hashlib.sha256(real).hexdigest(), "size": len(real), "pointerSize": 134}
             body = json.dumps(listing).encode()
             self._headers(body, "application/json")
             self.wfile.write(body)
@@ -78,6 +96,7 @@ class _Hub(BaseHTTPRequestHandler):
 @pytest.fixture
 def hub():
     _Hub.requests = []
+    _Hub.published = {}
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
@@ -148,7 +167,7 @@ def test_download_stages_renames_records_the_digest_and_reports_progress(hub, tm
 
     from sapiens_core.hub import verify_file
 
-    assert "matches" in verify_file(final)
+    assert verify_file(final) == f"{NAME}: sha256 matches the download record; loads as pth (1 tensor)"
 
 
 def test_cancelled_download_leaves_no_partial_file(hub, tmp_path):
@@ -176,3 +195,46 @@ def test_a_repository_without_the_file_is_one_clear_error(hub, tmp_path, monkeyp
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert out.returncode != 0 and f"{REPO} holds no file for pose-0.3b-torchscript" in out.stderr
+
+
+def _download_error(endpoint: str, tmp_path: Path) -> str:
+    code = (
+        f"from pathlib import Path\nfrom sapiens_core.cli import main\n"
+        f"models = {str(tmp_path / 'm')!r}\n"
+        "raise SystemExit(main(['models', '--models-dir', models, 'download', 'pose-0.3b-torchscript']))\n"
+    )
+    env = dict(
+        os.environ,
+        HF_ENDPOINT=endpoint,
+        HF_HUB_OFFLINE="0",
+        HF_HOME=str(tmp_path / "hf-home"),
+        HF_HUB_ETAG_TIMEOUT="5",
+        HF_HUB_DOWNLOAD_TIMEOUT="5",
+        NO_PROXY="127.0.0.1",
+        no_proxy="127.0.0.1",
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.returncode == 2, out.stderr[-3000:]
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    return out.stderr
+
+
+def test_a_download_that_differs_from_the_published_digest_keeps_nothing(hub, tmp_path, monkeypatch):
+    damaged = bytearray(PAYLOAD)
+    damaged[1000] ^= 0x01
+    monkeypatch.setattr(_Hub, "files", {NAME: bytes(damaged)})
+    _Hub.published = {NAME: PAYLOAD}
+    err = _download_error(hub, tmp_path)
+    assert "download of pose-0.3b-torchscript is damaged" in err
+    expected = hashlib.sha256(PAYLOAD).hexdigest()[:12]
+    assert f"the Hub publishes {expected}" in err
+    folder = tmp_path / "m" / "pose-0.3b-torchscript"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_no_network_is_one_clear_line(tmp_path):
+    with socket.socket() as probe:  # a loopback port nobody listens on: the connection is refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    err = _download_error(f"http://127.0.0.1:{port}", tmp_path)
+    assert err.startswith("error: cannot reach Hugging Face for pose-0.3b-torchscript")
