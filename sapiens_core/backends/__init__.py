@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..nn.sapiens2_config import TASK_HEADS as SAPIENS2_TASKS
 from ..task_specs import task_spec
-from . import exported, onnx, state_dict, torchscript  # noqa: F401 - importing registers the backends
+from . import exported, onnx, safetensors_backend, state_dict, torchscript  # noqa: F401 - importing registers them
 from .base import BACKENDS, Backend, TorchBackend, register_backend
 from .device import resolve_device
 from .formats import FORMAT_NAMES, detect_format
@@ -31,7 +32,7 @@ def open_backend(path: str | Path, task: str | None = None, device: str = "auto"
     ``task`` is required knowledge for TorchScript/ExportedProgram/ONNX (the files do not say) and checked
     against the weights for ``.pth`` files.
     """
-    if task is not None:
+    if task is not None and task not in SAPIENS2_TASKS:  # pointmap exists only in Sapiens2
         task_spec(task)  # ValueError for an unknown task name before any heavy loading
     fmt = detect_format(path)
     return BACKENDS[fmt](path, task=task, device=device)

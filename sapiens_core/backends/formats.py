@@ -10,8 +10,9 @@ import zipfile
 from pathlib import Path
 
 from ..errors import CheckpointError
+from ..io.safetensors_files import looks_like_safetensors
 
-FORMAT_NAMES = ("torchscript", "exported", "pth", "onnx")
+FORMAT_NAMES = ("torchscript", "exported", "pth", "onnx", "safetensors")
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 # onnx.ModelProto fields and their protobuf wire types (0 varint, 2 length-delimited); ir_version (1) comes first.
 _ONNX_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
@@ -86,6 +87,10 @@ def detect_format(path: str | Path) -> str:
         return kind
     if head[0] == 0x80 and 2 <= head[1] <= 5:
         return "pth"  # a bare pickle: torch.save's legacy (pre-1.6) format
+    if looks_like_safetensors(head, path.stat().st_size):  # before ONNX: a header length can parse as protobuf
+        return "safetensors"
     if looks_like_onnx(head):
         return "onnx"
-    raise CheckpointError(f"{path.name} is not a model file this app reads (TorchScript, ExportedProgram, .pth, ONNX)")
+    raise CheckpointError(
+        f"{path.name} is not a model file this app reads (TorchScript, ExportedProgram, .pth, ONNX, safetensors)"
+    )

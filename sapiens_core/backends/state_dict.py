@@ -1,11 +1,12 @@
-"""Original ``.pth`` checkpoints: weights loaded safely, the model rebuilt from our own definition (sapiens_core.nn)."""
+"""Original ``.pth`` checkpoints: weights loaded safely, the model rebuilt from our own definition (sapiens_core.nn)
+of the family its keys name (a Sapiens2 state dict saved with torch.save loads too)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..io.checkpoints import load_checkpoint
-from ..nn.model import model_from_state_dict
+from ..nn.family import model_for_state_dict
 from .base import TorchBackend, default_max_batch, register_backend
 from .device import resolve_device
 
@@ -17,7 +18,8 @@ class StateDictBackend(TorchBackend):
     def __init__(self, path: str | Path, task: str | None = None, device: str = "auto") -> None:
         super().__init__(path, task, resolve_device(device))
         state_dict, self.meta = load_checkpoint(self.path)
-        model = model_from_state_dict(state_dict, task=task, source=self.path.name)
+        model = model_for_state_dict(state_dict, task=task, source=self.path.name)
+        self.family = getattr(model, "family", "sapiens")
         self.model = model.to(self.device)
         self._module = self.model
         self.task = model.task
