@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,6 +18,8 @@ class ClassSchema:
     flip_index: np.ndarray  # (C,) int: class id after a horizontal flip (Left_* <-> Right_*)
     class_weights: np.ndarray  # (C,) float: per-class cross-entropy weights of the official recipe
     background: int = 0
+    # Another set's name -> (C,) class id there for each class here, where the spec gives one (Sapiens2 -> v1).
+    maps_to: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -52,6 +54,7 @@ class ClassSchema:
             colors=np.array([c["color"] for c in items], dtype=np.uint8).reshape(-1, 3),
             flip_index=np.array([c["flip"] for c in items], dtype=np.int64),
             class_weights=np.array([c["weight"] for c in items], dtype=np.float64),
+            maps_to={other: tuple(int(i) for i in ids) for other, ids in data.get("maps_to", {}).items()},
         )
         n = len(schema.names)
         if n > 255 or np.any(schema.flip_index[schema.flip_index] != np.arange(n)):

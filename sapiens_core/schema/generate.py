@@ -47,6 +47,13 @@ GOLIATH_DISPLAY_GROUP = {
 }
 CLASS_SETS = {
     "sapiens_28": dict(title="Sapiens body parts (28)", table="sapiens_seg_28_classes.tsv"),
+    # Sapiens2's table names its columns differently and adds the down-mapping to v1 (its spec §4.3).
+    "sapiens2_29": dict(
+        title="Sapiens2 body parts (29)",
+        table="sapiens2/sapiens2_seg_classes.tsv",
+        columns=dict(name="v2_name", flip_index="flip_partner_v2_index", train_class_weight="ce_class_weight"),
+        maps_to={"sapiens_28": "v1_index_for_downmap"},
+    ),
 }
 
 
@@ -89,16 +96,21 @@ def keypoint_set(spec_dir: Path, key: str) -> dict:
 def class_set(spec_dir: Path, key: str) -> dict:
     info = CLASS_SETS[key]
     rows = read_tsv(spec_dir / info["table"])
+    col = {"name": "name", "flip_index": "flip_index", "train_class_weight": "train_class_weight"}
+    col.update(info.get("columns", {}))
     classes = [
         {
-            "name": r["name"],
+            "name": r[col["name"]],
             "color": [int(r["r"]), int(r["g"]), int(r["b"])],
-            "flip": int(r["flip_index"]),
-            "weight": float(r["train_class_weight"]),
+            "flip": int(r[col["flip_index"]]),
+            "weight": float(r[col["train_class_weight"]]),
         }
         for r in rows
     ]
-    return {"name": key, "title": info["title"], "classes": classes}
+    out = {"name": key, "title": info["title"], "classes": classes}
+    if "maps_to" in info:  # class id in another set, per class of this one
+        out["maps_to"] = {other: [int(r[column]) for r in rows] for other, column in info["maps_to"].items()}
+    return out
 
 
 def generate(spec_dir: Path) -> dict[str, dict]:

@@ -60,7 +60,7 @@ def test_coco_sets_and_lookup_by_count():
 
 def test_sapiens_28_classes_palette_and_flip():
     c = class_schema("sapiens_28")
-    assert class_schema_names() == ["sapiens_28"]
+    assert class_schema_names() == ["sapiens2_29", "sapiens_28"]
     assert len(c) == 28 and c.names[0] == "Background" and c.names[27] == "Tongue"
     assert c.colors[0].tolist() == [50, 50, 50]
     swaps = {(4, 13), (5, 14), (6, 15), (7, 16), (8, 17), (9, 18), (10, 19), (11, 20)}
