@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import cv2
 import numpy as np
@@ -197,3 +198,127 @@ def test_resize_for_model_is_plain_bilinear_without_aspect():
     assert out.shape == (1024, 768, 3)
     np.testing.assert_array_equal(out, cv2.resize(image, (768, 1024), interpolation=cv2.INTER_LINEAR))
     assert resize_for_model(out) is out
+
+
+# ----------------------------------------------------------------------------------------------- display, further
+def test_normal_to_rgb_saturates_out_of_range_and_infinite_components():
+    # An unnormalised or infinite component lands at the end of the colour range, never wraps around a uint8:
+    # (n + 1) / 2 * 255 clipped to [0, 255], +inf as +1, -inf as -1.
+    n = np.array([[[2.0, -2.0, 1.01], [np.inf, -np.inf, -1.01]]], np.float32)
+    rgb = normal_to_rgb(n)
+    assert rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb, [[[255, 0, 255], [255, 0, 0]]])
+
+
+def test_display_images_are_uint8_and_the_same_in_many_strips(monkeypatch):
+    # Wide maps drawn in one-row strips (a 1 kB strip budget) are the images drawn whole; expected values come
+    # from OpenCV's colormap table and the demo's arithmetic by hand.
+    rng = np.random.default_rng(7)
+    depth = rng.uniform(1.0, 5.0, (9, 40)).astype(np.float32)
+    depth[0, 0], depth[0, 1], depth[3, 5] = 1.0, 5.0, np.nan  # nearest, farthest, background
+    normal = rng.normal(size=(9, 40, 3))
+    normal = (normal / np.linalg.norm(normal, axis=-1, keepdims=True)).astype(np.float32)
+    whole_depth, whole_normal = depth_to_colormap(depth), normal_to_rgb(normal)
+    monkeypatch.setattr(dense, "STRIP_BYTES", 1024)
+    for image, whole in ((depth_to_colormap(depth), whole_depth), (normal_to_rgb(normal), whole_normal)):
+        assert image.dtype == np.uint8 and image.shape == (9, 40, 3)
+        np.testing.assert_array_equal(image, whole)
+    inferno = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv2.COLORMAP_INFERNO)[:, 0, ::-1]
+    level = ((1 - (depth[5, 7] - np.float32(1.0)) / np.float32(4.0)) * np.float32(255)).astype(np.uint8)
+    np.testing.assert_array_equal(whole_depth[5, 7], inferno[level])
+    np.testing.assert_array_equal(whole_depth[3, 5], [100, 100, 100])
+    np.testing.assert_array_equal(whole_normal[2, 3], ((normal[2, 3] + 1) / 2 * 255).astype(np.uint8))
+
+
+def test_depth_colormap_reads_a_float64_map_as_float32():
+    # Two depths 1e-9 apart are one float32 value: one depth, drawn as nearest, as the demo's float32 map would be.
+    depth = np.array([[1.0, 1.0 + 1e-9]], np.float64)
+    inferno = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv2.COLORMAP_INFERNO)[:, 0, ::-1]
+    np.testing.assert_array_equal(depth_to_colormap(depth), [[inferno[255], inferno[255]]])
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: postprocess_depth(np.zeros((2, 4, 4), np.float32), (8, 8)), "depth output must have 1 channel, got 2"),
+        (lambda: postprocess_normal(np.zeros((2, 4, 4), np.float32), (8, 8)), "normal output must have 3 channels"),
+        (lambda: depth_to_colormap(np.zeros((2, 4, 4), np.float32)), r"depth must be \(H, W\), got \(2, 4, 4\)"),
+        (lambda: normal_to_rgb(np.zeros((4, 4, 4), np.float32)), r"normals must be \(H, W, 3\), got \(4, 4, 4\)"),
+        (lambda: normal_to_rgb(np.zeros((4, 3), np.float32)), r"normals must be \(H, W, 3\), got \(4, 3\)"),
+    ],
+)
+def test_wrong_shapes_are_refused_with_the_shape(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# ----------------------------------------------------------------------------------------------- inputs, further
+def test_one_row_or_one_column_maps_upsample_like_torch():
+    # A single source row (or column) is every output row: ATen clamps the source index to the only row.
+    x = np.random.default_rng(8).normal(size=(2, 1, 5)).astype(np.float32)
+    for src, out_hw in ((x, (4, 9)), (x.transpose(0, 2, 1).copy(), (9, 4))):
+        np.testing.assert_allclose(upsample_bilinear(src, out_hw), torch_up(src, out_hw), rtol=0, atol=5e-7)
+
+
+def test_bfloat16_model_output_is_resampled_in_float32():
+    # A bf16 head's output is upsampled as its float32 values: the interpolation itself must not round to bf16.
+    x = torch.from_numpy(np.random.default_rng(9).normal(size=(2, 6, 5)).astype(np.float32)).to(torch.bfloat16)
+    out = upsample_bilinear(x, (13, 11))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, torch_up(x.float().numpy(), (13, 11)), rtol=0, atol=5e-7)
+
+
+def test_read_only_input_is_resampled_without_a_warning():
+    x = np.random.default_rng(10).normal(size=(1, 4, 4)).astype(np.float32)
+    x.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns when it wraps read-only memory
+        np.testing.assert_allclose(upsample_bilinear(x, (8, 8)), torch_up(x.copy(), (8, 8)), rtol=0, atol=5e-7)
+
+
+def test_output_shape_errors_say_what_is_wrong():
+    with pytest.raises(ValueError, match=r"expected a \(C, h, w\) output, got shape \(4, 4\)"):
+        upsample_bilinear(np.zeros((4, 4), np.float32), (8, 8))
+    for out_hw in ((0, 5), (5, 0)):
+        with pytest.raises(ValueError, match="output size must be positive"):
+            upsample_bilinear(np.zeros((1, 4, 4), np.float32), out_hw)
+    with pytest.raises(ValueError, match=r"foreground mask is \(3, 4\), output is \(4, 4\)"):
+        postprocess_depth(np.zeros((1, 4, 4), np.float32), (4, 4), foreground=np.ones((3, 4), bool))
+
+
+def test_a_uint8_foreground_mask_is_read_as_true_false():
+    # A mask read from a PNG is 0/255 uint8: background is where it is 0, not a bitwise NOT used as indices.
+    raw = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
+    fg = np.zeros((4, 4), np.uint8)
+    fg[1:3, 1:3] = 255
+    depth = postprocess_depth(raw, (4, 4), foreground=fg)
+    np.testing.assert_array_equal(np.isnan(depth), fg == 0)
+    np.testing.assert_array_equal(depth[1:3, 1:3], raw[0, 1:3, 1:3])
+    normal = postprocess_normal(np.ones((3, 4, 4), np.float32), (4, 4), foreground=fg)
+    np.testing.assert_array_equal(np.isnan(normal).all(axis=-1), fg == 0)
+
+
+def test_256_classes_fit_a_uint8_map_257_do_not():
+    logits = np.zeros((256, 2, 2), np.float32)
+    logits[255, 0, 1] = 1.0
+    np.testing.assert_array_equal(logits_to_classes(logits, (2, 2)), [[0, 255], [0, 0]])
+    with pytest.raises(ValueError, match="257 classes do not fit a uint8 class map"):
+        logits_to_classes(np.zeros((257, 2, 2), np.float32), (2, 2))
+
+
+def test_foreground_probability_of_exactly_0_3_is_background():
+    # The lite demo keeps sigmoid > 0.3, strictly. Find float32 logits whose sigmoid is 0.3 to the last bit
+    # (torch's own sigmoid, near logit(0.3) = ln(3/7)), one float32 step below and above them.
+    start = np.float32(np.log(3 / 7))
+    xs = start + np.arange(-40, 40, dtype=np.float32) * np.spacing(start)
+    probs = torch.sigmoid(torch.from_numpy(xs))
+    exact = xs[(probs == 0.3).numpy()]
+    assert exact.size  # the setup: such logits exist
+    logits = np.array([[[exact[0], np.nextafter(exact.max(), np.float32(1))]]], np.float32)
+    np.testing.assert_array_equal(logits_to_classes(logits, (1, 2)), [[0, 1]])
+
+
+def test_one_pixel_high_or_wide_outputs_are_allowed():
+    x = np.random.default_rng(11).normal(size=(2, 6, 5)).astype(np.float32)
+    for out_hw in ((1, 7), (7, 1), (1, 1)):
+        np.testing.assert_allclose(upsample_bilinear(x, out_hw), torch_up(x, out_hw), rtol=0, atol=5e-7)
