@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from .sapiens2_cards import SAPIENS2_CARDS, Sapiens2Card
 from .schema import class_schema, keypoint_schema
 from .task_specs import task_spec
 
@@ -239,8 +240,8 @@ DETECTOR_CARDS: tuple[DetectorCard, ...] = (
 )
 
 
-def find_card(card_id: str) -> ModelCard | DetectorCard:
-    for card in (*CARDS, *DETECTOR_CARDS):
+def find_card(card_id: str) -> ModelCard | Sapiens2Card | DetectorCard:
+    for card in (*CARDS, *SAPIENS2_CARDS, *DETECTOR_CARDS):
         if card.id == card_id:
             return card
     raise KeyError(f"no model card {card_id!r}; `python -m sapiens_core models list` shows them all")
@@ -297,7 +298,7 @@ def read_trained_card(model_path) -> TrainedCard | None:
         raise CheckpointError(f"{path.name} is not a readable model card ({error})") from None
 
 
-def card_for_path(model_path) -> ModelCard | TrainedCard | None:
+def card_for_path(model_path) -> ModelCard | Sapiens2Card | TrainedCard | None:
     """A finetuned model's own card when one lies beside the file, else the official Sapiens card its name matches.
 
     Never a detector's card: callers read task outputs (schemas, shapes) from the answer, which a detector lacks.
@@ -306,9 +307,9 @@ def card_for_path(model_path) -> ModelCard | TrainedCard | None:
     return None if isinstance(card, DetectorCard) else card
 
 
-def card_for_filename(filename: str) -> ModelCard | DetectorCard | None:
+def card_for_filename(filename: str) -> ModelCard | Sapiens2Card | DetectorCard | None:
     """The card an official file name belongs to, or None for a file of our own or a stranger's."""
-    return next((c for c in (*CARDS, *DETECTOR_CARDS) if c.matches(filename)), None)
+    return next((c for c in (*CARDS, *SAPIENS2_CARDS, *DETECTOR_CARDS) if c.matches(filename)), None)
 
 
 def cards(task: str | None = None, size: str | None = None, fmt: str | None = None) -> list[ModelCard]:

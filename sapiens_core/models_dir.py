@@ -27,7 +27,7 @@ from .task_specs import TASK_NAMES
 
 APP_NAME = "sapiens-studio"
 MODELS_DIR_ENV = "SAPIENS_MODELS_DIR"
-CHECKPOINT_SUFFIXES = (".pt2", ".pt", ".pth", ".onnx", ".ts")
+CHECKPOINT_SUFFIXES = (".pt2", ".pt", ".pth", ".onnx", ".ts", ".safetensors")  # safetensors: Sapiens2
 IMPORTED_FOLDER = "imported"  # <models>/imported/<task>/: files without a card, by the task they were imported as
 _COPY_CHUNK = 1 << 22
 # Words that name a task in a file name; "normals" and "segmentation" occur in community exports.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..cards import CARDS, DETECTOR_CARDS, SIZES, find_card
+from ..cards import CARDS, DETECTOR_CARDS, SAPIENS2_CARDS, SIZES, find_card
 from ..errors import SapiensError
 from ..models_dir import default_models_dir, discover, installed_for
 
@@ -27,8 +27,8 @@ def add_parser(sub) -> None:
     )
     msub = p.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     ls = msub.add_parser("list", help="show the model cards and which are installed")
-    ls.add_argument("--task", choices=("pose", "seg", "depth", "normal", "detect"))
-    ls.add_argument("--size", choices=SIZES)
+    ls.add_argument("--task", choices=("pose", "seg", "depth", "normal", "pointmap", "matting", "detect"))
+    ls.add_argument("--size", choices=sorted({*SIZES, *(c.size for c in SAPIENS2_CARDS)}))
     ls.add_argument("--installed", action="store_true", help="only installed files (official or not)")
     ls.set_defaults(run=run_list)
     dl = msub.add_parser("download", help="download a card's checkpoint (needs internet; gigabytes)")
@@ -45,18 +45,18 @@ def run_list(args: argparse.Namespace) -> int:
         for m in discover(args.models_dir):
             print(f"{m.label:36s} {m.path}")
         return 0
-    print(f"{'card':34s} {'task':6s} {'size':5s} {'format':11s} {'outputs':15s} {'installed':9s} repository")
-    for card in CARDS:
+    print(f"{'card':34s} {'task':8s} {'size':5s} {'format':11s} {'outputs':15s} {'installed':9s} repository")
+    for card in (*CARDS, *SAPIENS2_CARDS):
         if (args.task and card.task != args.task) or (args.size and card.size != args.size):
             continue
         shape = "x".join(map(str, card.output_shape))
         here = "yes" if installed_for(card, args.models_dir) else "-"
-        print(f"{card.id:34s} {card.task:6s} {card.size:5s} {card.format:11s} {shape:15s} {here:9s} {card.hf_repo}")
+        print(f"{card.id:34s} {card.task:8s} {card.size:5s} {card.format:11s} {shape:15s} {here:9s} {card.hf_repo}")
     for det in DETECTOR_CARDS:
         if (args.task and args.task != det.task) or args.size:
             continue
         here = "yes" if installed_for(det, args.models_dir) else "-"
-        print(f"{det.id:34s} {det.task:6s} {det.size:5s} {det.format:11s} {'boxes':15s} {here:9s} {det.hf_repo}")
+        print(f"{det.id:34s} {det.task:8s} {det.size:5s} {det.format:11s} {'boxes':15s} {here:9s} {det.hf_repo}")
     return 0
 
 
