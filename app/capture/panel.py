@@ -19,11 +19,12 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from sapiens_core.video import SourceInfo, source_label
+
 from ..canvas import CanvasScene, CanvasView, LayerStyle
 from .playback import CapturePlayback
 from .snapshot import SnapshotWriter, default_snapshot_folder, snapshot_stem
 from .source_picker import SourcePicker
-from .sources import SourceInfo, source_label
 from .worker import CaptureResult, CaptureSession
 
 log = logging.getLogger(__name__)

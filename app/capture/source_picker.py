@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
-from .sources import probe_cameras
+from sapiens_core.video import probe_cameras
 
 log = logging.getLogger(__name__)
 

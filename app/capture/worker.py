@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import math
 import queue
 import threading
 import time
@@ -34,17 +33,28 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from sapiens_core.pipeline import Frame
+from sapiens_core.video import (
+    LatestSlot,
+    SourceInfo,
+    VideoError,
+    end_of_video_message,
+    open_capture,
+    read_rgb,
+    source_info,
+    source_label,
+)
 
-from .latest_slot import LatestSlot
 from .models import PipelineHolder, describe_ready
-from .sources import CaptureError, SourceInfo, open_capture, read_rgb, source_label
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FPS = 25.0  # when a file does not say (or says something absurd)
 CAMERA_FAIL_LIMIT = 20  # consecutive failed camera reads (~1 s) before we call the camera gone
 CAMERA_RETRY_S = 0.05
 POLL_S = 0.1  # how often idle threads look at their stop flag
+
+
+class ModelLoadError(Exception):
+    """The chosen models cannot be loaded; the message is one line for the user."""
 
 
 @dataclass
@@ -127,9 +137,9 @@ class CaptureSession(QObject):
     def _read_loop(self) -> None:
         try:
             cap = open_capture(self.source)
-        except Exception as exc:  # CaptureError, or an OpenCV backend error: a message, never a crash
+        except Exception as exc:  # VideoError, or an OpenCV backend error: a message, never a crash
             self.unreadable = True
-            self._fail(str(exc) if isinstance(exc, CaptureError) else f"Cannot open {source_label(self.source)}: {exc}")
+            self._fail(str(exc) if isinstance(exc, VideoError) else f"Cannot open {source_label(self.source)}: {exc}")
             return
         try:
             self._read_frames(cap)
@@ -146,18 +156,8 @@ class CaptureSession(QObject):
             self.unreadable = True
             self._fail(f"Cannot open {source_label(self.source)}: {what}")
             return
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        fps = fps if math.isfinite(fps) and 0.5 <= fps <= 240 else DEFAULT_FPS
-        count = 0 if self.is_camera else max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
-        self.info = SourceInfo(
-            "camera" if self.is_camera else "file",
-            self.source,
-            source_label(self.source),
-            first.shape[1],
-            first.shape[0],
-            float(fps),
-            count,
-        )
+        self.info = source_info(cap, self.source, first)
+        fps, count = self.info.fps, self.info.frame_count
         self.opened.emit(self.info, first)
         # A file's first frame is frame 0 and is handed on when playing starts; a camera's is stale by then.
         pending = None if self.is_camera else first
@@ -209,7 +209,7 @@ class CaptureSession(QObject):
                 rgb = read_rgb(cap)
             if rgb is None:
                 if not self.is_camera:
-                    self.frames.close(self._end_of_video(next_index, count))
+                    self.frames.close(end_of_video_message(next_index, count))
                     return
                 camera_fails += 1
                 if camera_fails >= CAMERA_FAIL_LIMIT:
@@ -223,12 +223,6 @@ class CaptureSession(QObject):
             self.frames.put((next_index, rgb, token, time.perf_counter()))
             next_index += 1
 
-    @staticmethod
-    def _end_of_video(index: int, count: int) -> str:
-        if count and index < count - 1:
-            return f"end of video (after frame {index} of {count}: the file may be truncated)"
-        return "end of video"
-
     # ---- inference thread
     def _pipeline(self) -> Any:
         """Call with the holder's lock held: the pipeline for the chosen models (loading them on a change)."""
@@ -241,7 +235,7 @@ class CaptureSession(QObject):
                 pipeline = self._holder.get(key, factory)
             except Exception as exc:
                 log.exception("loading the capture models")
-                raise CaptureError(f"Cannot load the models: {exc}") from exc
+                raise ModelLoadError(f"Cannot load the models: {exc}") from exc
             self.status.emit(describe_ready(pipeline))
         return self._holder.get(key, factory)
 
@@ -249,7 +243,7 @@ class CaptureSession(QObject):
         try:
             with self._holder.lock:
                 self._pipeline()  # before the first frame: a video waits for its models rather than play unseen
-        except CaptureError as exc:
+        except ModelLoadError as exc:
             self._fail(str(exc))
             return
         self.ready_at = time.perf_counter()
@@ -274,7 +268,7 @@ class CaptureSession(QObject):
                     if pipeline is not None:
                         t0 = time.perf_counter()
                         doc = pipeline.run([Frame(rgb, f"{source_label(self.source)}#{index}")])[0]
-            except CaptureError as exc:
+            except ModelLoadError as exc:
                 self._fail(str(exc))
                 return
             except Exception as exc:

@@ -1,10 +1,11 @@
-"""Capture sources: finding cameras, opening a camera or a video file with OpenCV, reading RGB frames.
+"""Video sources: finding cameras, opening a camera or a video file with OpenCV, reading RGB frames.
 
-Qt-free; everything here may block (a camera driver, a slow disk), so it runs off the GUI thread.
+Everything here may block (a camera driver, a slow disk): the app calls it off the GUI thread.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +13,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import SapiensError
 
-class CaptureError(Exception):
-    """A source cannot be opened or read; the message is one line for the user."""
+DEFAULT_FPS = 25.0  # when a file does not say (or says something absurd)
+
+
+class VideoError(SapiensError):
+    """A camera or video file cannot be opened or read; the message is one line for the user."""
 
 
 @dataclass
@@ -52,16 +57,16 @@ def probe_cameras(max_index: int = 4) -> list[int]:
 
 
 def open_capture(source: int | str) -> cv2.VideoCapture:
-    """An opened ``cv2.VideoCapture`` or a CaptureError saying why not."""
+    """An opened ``cv2.VideoCapture`` or a VideoError saying why not."""
     if isinstance(source, int):
         cap = cv2.VideoCapture(source)
         if not cap.isOpened():
             cap.release()
-            raise CaptureError(f"Camera {source} is not available (unplugged, or in use by another program?)")
+            raise VideoError(f"Camera {source} is not available (unplugged, or in use by another program?)")
         return cap
     path = Path(source)
     if not path.is_file():
-        raise CaptureError(f"Cannot open {path.name}: no such file")
+        raise VideoError(f"Cannot open {path.name}: no such file")
     # FFmpeg first: the default backend choice may treat image files or names with % as image sequences.
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
@@ -69,7 +74,7 @@ def open_capture(source: int | str) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         cap.release()
-        raise CaptureError(f"Cannot open {path.name}: not a video file OpenCV can read")
+        raise VideoError(f"Cannot open {path.name}: not a video file OpenCV can read")
     return cap
 
 
@@ -79,3 +84,31 @@ def read_rgb(cap: cv2.VideoCapture) -> np.ndarray | None:
     if not ok or bgr is None or bgr.ndim != 3:
         return None
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def usable_fps(cap: cv2.VideoCapture) -> float:
+    """The source's frame rate, or DEFAULT_FPS when it does not say or says something no video has."""
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    return float(fps) if math.isfinite(fps) and 0.5 <= fps <= 240 else DEFAULT_FPS
+
+
+def source_info(cap: cv2.VideoCapture, source: int | str, first: np.ndarray) -> SourceInfo:
+    """What an opened source is, given its first frame (its size is the truth; containers may say otherwise)."""
+    camera = isinstance(source, int)
+    count = 0 if camera else max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+    return SourceInfo(
+        "camera" if camera else "file",
+        source,
+        source_label(source),
+        first.shape[1],
+        first.shape[0],
+        usable_fps(cap),
+        count,
+    )
+
+
+def end_of_video_message(next_index: int, frame_count: int) -> str:
+    """Why a file stopped giving frames at ``next_index``: its end, or earlier than its container promised."""
+    if frame_count and next_index < frame_count - 1:
+        return f"end of video (after frame {next_index} of {frame_count}: the file may be truncated)"
+    return "end of video"
