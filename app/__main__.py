@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="pose from the quick CPU model (MediaPipe Holistic, no download) instead of a checkpoint",
     )
+    p.add_argument(
+        "--detector",
+        metavar="CKPT|auto",
+        help="with models given here: person boxes before pose from an RTMDet .pth or ONNX detector, or auto (the "
+        "installed official detector, else the seg model's foreground); without it they run on whole images",
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to run the models")
     p.add_argument(
         "--screenshot",
@@ -70,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     from sapiens_core.pipeline import QUICK_MODEL_ID
 
     from .main_window import MainWindow
+    from .models.choice import DETECTOR
     from .screenshot import ScreenshotRun
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -79,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     window.model_overrides = {t: getattr(args, t) for t in ("pose", "seg", "depth", "normal") if getattr(args, t)}
     if args.quick:
         window.model_overrides["pose"] = QUICK_MODEL_ID
+    if args.detector and window.model_overrides:
+        window.model_overrides[DETECTOR] = args.detector
     window.refresh_models()
     if args.device:
         window.device_combo.setCurrentText(args.device)

@@ -20,7 +20,7 @@ from sapiens_core.io.images import read_image
 from sapiens_core.pipeline import Frame, Pipeline
 
 from .editing.locations import document_path
-from .models.choice import describe_pipeline
+from .models.choice import describe_pipeline, open_pipeline
 from .workers import JobRunner, Report
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class InferenceController(QObject):
             if self._pipeline is not None:
                 self._pipeline.close()
                 self._pipeline = None
-            self._pipeline = Pipeline.from_paths(models, device=device)
+            self._pipeline = open_pipeline(models, device=device)
             self._key = key
             self.pipeline_ready.emit(describe_pipeline(self._pipeline))
         return self._pipeline

@@ -38,7 +38,7 @@ from .editing.pose_in_box import PoseInBox
 from .editing.workflow import Workflow
 from .finetune.launcher import FinetuneLauncher
 from .inference import InferenceController, load_existing
-from .models.choice import choose_models, describe_models
+from .models.choice import DETECTOR, choose_models, describe_models
 from .models.dialog import ModelManagerDialog
 from .panels.file_list import FileListPanel
 from .panels.history import HistoryPanel
@@ -196,6 +196,17 @@ class MainWindow(QMainWindow):
             ),
             self._quick_pose_toggled,
         )
+        add(
+            ActionSpec(
+                "detect_persons",
+                "&Detect persons before pose",
+                "&Run",
+                checkable=True,
+                tip="One box per person, then pose inside each (several people per image): the installed "
+                "official detector, else the body-part model's foreground. Off: the whole image is one person.",
+            ),
+            self._detect_persons_toggled,
+        )
         self.model_output.register(self.actions)
         add(ActionSpec("open_video", "Open &video…", "&File", "Ctrl+Shift+V"), self._open_video_dialog)
         add(ActionSpec("capture", "&Capture panel", "&View", "Ctrl+Shift+C"), self._show_capture)
@@ -287,8 +298,15 @@ class MainWindow(QMainWindow):
         models = self.model_paths()
         self.device_badge.setText(describe_models(models))
         self.actions["quick_pose"].setChecked(models.get("pose") == QUICK_MODEL_ID)
+        detect = self.actions["detect_persons"]  # setChecked does not trigger it: only a user's click does
+        detect.setChecked(DETECTOR in models if self.model_overrides else self.settings.detect_persons)
+        detect.setEnabled(not self.model_overrides)  # models from the command line are exactly what runs
         if self.models_dialog is not None:
             self.models_dialog.update_quick_note()
+
+    def _detect_persons_toggled(self, checked: bool) -> None:
+        self.settings.detect_persons = checked
+        self.refresh_models()
 
     def _quick_pose_toggled(self, checked: bool) -> None:
         if checked and not quick_available():

@@ -51,6 +51,16 @@ class Settings:
         self.q.setValue("models/quick_pose", value)
 
     @property
+    def detect_persons(self) -> bool:
+        """Person boxes before pose (default on): the detector chosen as ``models/detector`` or ``auto`` (the
+        installed official detector, else the seg model's foreground); off: one whole-image box per image."""
+        return str(self.q.value("models/detect_persons", "true")).lower() == "true"
+
+    @detect_persons.setter
+    def detect_persons(self, value: bool) -> None:
+        self.q.setValue("models/detect_persons", "true" if value else "false")
+
+    @property
     def device(self) -> str:
         return str(self.q.value("device", "auto"))
 

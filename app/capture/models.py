@@ -25,15 +25,16 @@ class ModelChoice:
         self.provider: Callable[[], tuple[dict[str, str], str]] | None = None
 
     def set_paths(self, paths: dict[str, str], device: str = "auto") -> None:
-        """Checkpoints to run, {task: path}; empty paths are left out, none at all means no models."""
+        """Checkpoints to run, {task: path} (and the person detector's choice, see ``models.choice``); empty paths
+        are left out, none at all means no models."""
         paths = {t: str(p) for t, p in paths.items() if p}
         if not paths:
             self.set_factory(None)
             return
-        from sapiens_core.pipeline import Pipeline
+        from ..models.choice import open_pipeline
 
         self.key = ("models", tuple(sorted(paths.items())), device)
-        self.factory = partial(Pipeline.from_paths, paths, device=device)
+        self.factory = partial(open_pipeline, paths, device=device)
 
     def set_factory(self, factory: Callable[[], Any] | None, key: Any = None) -> None:
         self.factory = factory

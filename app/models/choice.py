@@ -9,19 +9,27 @@ install shows real keypoints at once. Its preference has three states:
 
 Models named on the command line are exactly what runs (``--screenshot`` runs "the given models"), so they
 bypass both the model manager and the quick default.
+
+Person boxes come from a detector under the ``detector`` key of the same mapping (a file, or ``auto``: the
+installed official detector, else the seg model's foreground, else the whole image), so a change of detector
+reloads the pipeline like a change of model. ``open_pipeline`` turns the mapping into a pipeline.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from sapiens_core.detect.choice import AUTO, choose_detector
 from sapiens_core.pipeline import QUICK_MODEL_ID, Pipeline
 from sapiens_core.quick.pose import QuickPose
 
 from ..settings import TASKS, Settings
 
+log = logging.getLogger(__name__)
 QUICK_LABEL = "quick model (MediaPipe Holistic, CPU)"
+DETECTOR = "detector"  # the key of the person detector's choice in a models mapping
 
 
 def choose_models(settings: Settings, overrides: dict[str, str], quick_ok: Callable[[], bool]) -> dict[str, str]:
@@ -34,7 +42,26 @@ def choose_models(settings: Settings, overrides: dict[str, str], quick_ok: Calla
     paths = {t: p for t, p in paths.items() if p}
     if "pose" in enabled and wants_quick(settings.quick_pose, has_pose_checkpoint="pose" in paths) and quick_ok():
         paths["pose"] = QUICK_MODEL_ID
-    return {t: paths[t] for t in TASKS if t in paths}  # task order, for stable badges and pipeline keys
+    chosen = {t: paths[t] for t in TASKS if t in paths}  # task order, for stable badges and pipeline keys
+    if "pose" in chosen and settings.detect_persons:
+        chosen[DETECTOR] = settings.model_path(DETECTOR) or AUTO
+    return chosen
+
+
+def open_pipeline(models: dict[str, str], device: str = "auto") -> Pipeline:
+    """Load what ``models`` names (off the GUI thread: seconds to minutes), the person detector included."""
+    models = dict(models)
+    choice = models.pop(DETECTOR, None)
+    detector, sentence = choose_detector(choice, device=device, seg_runs="seg" in models) if choice else (None, "")
+    try:
+        pipeline = Pipeline.from_paths(models, device=device, detector=detector)
+    except BaseException:
+        if detector is not None:
+            detector.close()
+        raise
+    if sentence:
+        log.info(sentence)
+    return pipeline
 
 
 def wants_quick(mode: str, has_pose_checkpoint: bool) -> bool:
@@ -67,15 +94,20 @@ def describe_models(models: dict[str, str]) -> str:
     """One line for the status badge, naming the quick model as such (never as a file called 'quick')."""
     if not models:
         return "no models chosen"
-    return ", ".join(f"{t}: {QUICK_LABEL if p == QUICK_MODEL_ID else Path(p).name}" for t, p in models.items())
+    return ", ".join(
+        f"person boxes: {'auto' if p == AUTO else Path(p).name}"
+        if t == DETECTOR
+        else f"{t}: {QUICK_LABEL if p == QUICK_MODEL_ID else Path(p).name}"
+        for t, p in models.items()
+    )
 
 
 def describe_pipeline(pipeline: Pipeline) -> str:
     """What a loaded pipeline runs where (the provider that actually runs), the quick model named as such."""
-    return (
-        ", ".join(
-            f"{t}: {QUICK_LABEL if isinstance(m.backend, QuickPose) else m.backend.provider}"
-            for t, m in pipeline.models.items()
-        )
-        or "no models"
-    )
+    parts = [
+        f"{t}: {QUICK_LABEL if isinstance(m.backend, QuickPose) else m.backend.provider}"
+        for t, m in pipeline.models.items()
+    ]
+    if pipeline.detector is not None:
+        parts.append(f"person boxes: {pipeline.detector.name}")
+    return ", ".join(parts) or "no models"

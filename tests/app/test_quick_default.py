@@ -39,20 +39,38 @@ def missing() -> bool:
 
 def test_fresh_install_gets_the_quick_pose_model(settings):
     assert settings.quick_pose == "auto"
-    assert choose_models(settings, {}, available) == {"pose": QUICK_MODEL_ID}
+    # Several people per image: person boxes come first (auto: the detector, else the seg foreground).
+    assert choose_models(settings, {}, available) == {"pose": QUICK_MODEL_ID, "detector": "auto"}
     assert choose_models(settings, {}, missing) == {}
 
 
 def test_a_sapiens_pose_checkpoint_replaces_it_unless_the_user_keeps_it(settings):
     settings.set_model_path("pose", "/models/sapiens_0.3b_goliath_best_goliath_AP_573_torchscript.pt2")
     settings.set_model_path("seg", "/models/seg.pt2")
-    assert choose_models(settings, {}, available) == {"pose": settings.model_path("pose"), "seg": "/models/seg.pt2"}
+    pose = settings.model_path("pose")
+    assert choose_models(settings, {}, available) == {"pose": pose, "seg": "/models/seg.pt2", "detector": "auto"}
     settings.quick_pose = "on"
-    assert choose_models(settings, {}, available) == {"pose": QUICK_MODEL_ID, "seg": "/models/seg.pt2"}
+    assert choose_models(settings, {}, available) == {
+        "pose": QUICK_MODEL_ID,
+        "seg": "/models/seg.pt2",
+        "detector": "auto",
+    }
     assert choose_models(settings, {}, missing)["pose"] == settings.model_path("pose")  # falls back, never fails
     settings.quick_pose = "off"
     settings.set_model_path("pose", None)
     assert choose_models(settings, {}, available) == {"seg": "/models/seg.pt2"}
+
+
+def test_person_detection_follows_its_setting_and_a_chosen_detector_file(settings):
+    settings.set_model_path("pose", "/models/pose.pt2")
+    settings.detect_persons = False
+    assert choose_models(settings, {}, missing) == {"pose": "/models/pose.pt2"}  # one whole-image box
+    settings.detect_persons = True
+    settings.set_model_path("detector", "/models/rtmdet.onnx")
+    assert choose_models(settings, {}, missing) == {"pose": "/models/pose.pt2", "detector": "/models/rtmdet.onnx"}
+    settings.set_model_path("pose", None)
+    settings.quick_pose = "off"
+    assert choose_models(settings, {}, missing) == {}  # no pose: no boxes to find
 
 
 def test_pose_switched_off_in_the_model_manager_stays_off(settings):
@@ -145,11 +163,18 @@ def test_unchecking_the_quick_model_persists_and_checking_it_beats_a_pose_checkp
 
     window.settings.set_model_path("pose", tiny_checkpoints["pose"])
     window.refresh_models()
-    assert not action.isChecked() and window.model_paths() == {"pose": tiny_checkpoints["pose"]}
+    assert not action.isChecked()
+    assert window.model_paths() == {"pose": tiny_checkpoints["pose"], "detector": "auto"}
     action.trigger()
     assert action.isChecked() and window.settings.quick_pose == "on"
-    assert window.model_paths() == {"pose": QUICK_MODEL_ID}
+    assert window.model_paths() == {"pose": QUICK_MODEL_ID, "detector": "auto"}
     assert Settings().quick_pose == "on"  # a new window starts with it
+
+    detect = run_menu_action(window, "detect_persons")
+    assert detect.isChecked() and "person boxes: auto" in window.device_badge.text()
+    detect.trigger()  # off: the whole image is one person
+    assert not detect.isChecked() and window.model_paths() == {"pose": QUICK_MODEL_ID}
+    assert not Settings().detect_persons and "person boxes" not in window.device_badge.text()
 
 
 def test_without_mediapipe_the_app_says_how_to_install_it(qtbot, main_window, sample_image, monkeypatch):
@@ -184,10 +209,10 @@ def test_choosing_a_pose_checkpoint_in_the_model_manager_replaces_the_quick_mode
 
     combo = dialog.findChild(QComboBox, "modelCombo_pose")
     combo.setCurrentIndex(combo.findData(str(official)))
-    assert window.model_paths() == {"pose": str(official)}
+    assert window.model_paths() == {"pose": str(official), "detector": "auto"}
     assert not window.actions["quick_pose"].isChecked() and QUICK_LABEL not in window.device_badge.text()
     assert "The pose checkpoint gives pose" in note.text()
 
     window.actions["quick_pose"].trigger()  # keep the quick model as the pre-annotator after all
-    assert window.model_paths() == {"pose": QUICK_MODEL_ID}
+    assert window.model_paths() == {"pose": QUICK_MODEL_ID, "detector": "auto"}
     assert "even beside a pose checkpoint" in note.text()
