@@ -42,6 +42,7 @@ from .pose_models import PoseModel, SapiensPose, infer_in_chunks
 from .quick.pose import QUICK_MODEL_ID, QuickPose, is_quick_model_id
 from .schema import class_schema, class_schema_names
 from .task_specs import INPUT_SIZE, TASK_NAMES
+from .tasks.sapiens2 import stretch_for_seg
 
 if TYPE_CHECKING:
     from .detect import PersonDetector
@@ -201,7 +202,7 @@ class Pipeline:
         dense = [t for t in DENSE_TASKS if t in self.models]
         resized = T.normalize([T.resize_for_model(f.image, INPUT_SIZE) for f in frames]) if dense else None
         if "seg" in self.models:  # first: its foreground may give the boxes, and masks depth and normals
-            self._run_dense("seg", resized, frames, docs)
+            self._run_dense("seg", self._seg_input(frames, resized), frames, docs)
         pose = self.models.get("pose")
         if pose is not None:
             self._run_pose(pose.pose, frames, docs)
@@ -209,6 +210,12 @@ class Pipeline:
             if task != "seg":
                 self._run_dense(task, resized, frames, docs)
         return docs
+
+    def _seg_input(self, frames: list[Frame], resized: np.ndarray) -> np.ndarray:
+        """Sapiens2 seg stretches with AREA/CUBIC, not v1's bilinear (Sapiens2 spec §3); same size, same layout."""
+        if getattr(self.models["seg"].backend, "family", "sapiens") != "sapiens2":
+            return resized
+        return T.normalize([stretch_for_seg(f.image, INPUT_SIZE) for f in frames])
 
     def _run_dense(self, task: str, resized: np.ndarray, frames: list[Frame], docs: list[Annotation]) -> None:
         raw = self._infer(task, resized)
