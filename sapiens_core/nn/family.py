@@ -18,7 +18,7 @@ _V1_MARKS = ("pos_embed", ".attn.qkv.weight")
 
 
 def family_of_keys(keys: Iterable[str]) -> str | None:
-    """"sapiens2", "sapiens" or None (neither: not a Sapiens state dict)."""
+    """ "sapiens2", "sapiens" or None (neither: not a Sapiens state dict)."""
     keys = list(keys)
     if any(k.endswith(mark) for k in keys for mark in _V2_MARKS):
         return "sapiens2"
