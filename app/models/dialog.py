@@ -49,7 +49,7 @@ from sapiens_core.quick import install_hint, quick_available
 
 from ..settings import TASKS, Settings
 from ..workers import Job, JobCancelled, JobRunner
-from .choice import quick_note
+from .choice import DETECTOR, quick_note
 from .table import CardTableModel
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -186,7 +186,7 @@ class ModelManagerDialog(QDialog):
     def refresh(self) -> None:
         """Rescan the models folder and update the table, the per-task choices and the buttons."""
         self.inventory = Inventory.scan(self.models_dir)
-        in_use = {self.settings.model_path(t) for t in TASKS}
+        in_use = {self.settings.model_path(t) for t in (*TASKS, DETECTOR)}
         self.table_model.set_install_state(self.inventory, in_use)
         for task, combo in self.model_combos.items():
             current = self.settings.model_path(task)
@@ -225,7 +225,9 @@ class ModelManagerDialog(QDialog):
         self.download_button.setEnabled(idle and card is not None and not installed)
         self.verify_button.setEnabled(idle and installed)
         self.use_button.setEnabled(installed)
-        self.use_button.setText(f"Use for {card.task}" if card else "Use")
+        self.use_button.setText(
+            ("Use as person detector" if card.task == "detect" else f"Use for {card.task}") if card else "Use"
+        )
         self.import_button.setEnabled(idle)
         self.cancel_button.setEnabled(not idle)
 
@@ -263,7 +265,7 @@ class ModelManagerDialog(QDialog):
 
     def _model_chosen(self, task: str) -> None:
         self.settings.set_model_path(task, self.model_combos[task].currentData() or "")
-        self.table_model.set_install_state(self.inventory, {self.settings.model_path(t) for t in TASKS})
+        self.table_model.set_install_state(self.inventory, {self.settings.model_path(t) for t in (*TASKS, DETECTOR)})
         self.update_quick_note()
         self.settings_changed.emit()
 
@@ -272,6 +274,13 @@ class ModelManagerDialog(QDialog):
         self.settings_changed.emit()
 
     def use_model(self, task: str, path: Path) -> None:
+        if task == "detect":  # the person detector: boxes before pose, not a task of its own
+            self.settings.set_model_path(DETECTOR, str(path))
+            self.settings.detect_persons = True
+            self.refresh()
+            self._say(f"{Path(path).name} now finds the persons before pose.")
+            self.settings_changed.emit()
+            return
         self.settings.set_model_path(task, str(path))
         self.enabled_checks[task].setChecked(True)  # choosing a model for a task means wanting that task to run
         self.refresh()
@@ -381,7 +390,7 @@ class ModelManagerDialog(QDialog):
             fmt = detect_format(path)
             if fmt != card.backend_format:
                 raise CheckpointError(f"{path.name} holds a {fmt} model, but {card.id} files are {card.backend_format}")
-            return f"OK — {verdict}; format {fmt}."
+            return f"OK — {verdict}."
 
         self._say(f"Verifying {path}…")
         return self._start("verify", f"Verify {path.name}", work)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from sapiens_core.cards import CARDS, ModelCard
+from sapiens_core.cards import CARDS, DETECTOR_CARDS, DetectorCard, ModelCard
 from sapiens_core.models_dir import Inventory
 
 
@@ -19,6 +19,9 @@ def human_bytes(count: float) -> str:
     return f"{count:.1f} GB"
 
 
+ALL_CARDS: tuple[ModelCard | DetectorCard, ...] = (*CARDS, *DETECTOR_CARDS)  # the person detector downloads too
+
+
 class CardTableModel(QAbstractTableModel):
     """The official cards, optionally filtered by task, with their install state."""
 
@@ -28,7 +31,7 @@ class CardTableModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._task: str | None = None
-        self._cards: list[ModelCard] = list(CARDS)
+        self._cards: list[ModelCard | DetectorCard] = list(ALL_CARDS)
         self._installed: dict[str, Path] = {}
         self._in_use: set[str] = set()
 
@@ -36,23 +39,23 @@ class CardTableModel(QAbstractTableModel):
     def set_task_filter(self, task: str | None) -> None:
         self.beginResetModel()
         self._task = task
-        self._cards = [c for c in CARDS if task is None or c.task == task]
+        self._cards = [c for c in ALL_CARDS if task is None or c.task == task]
         self.endResetModel()
 
     def set_install_state(self, inventory: Inventory, paths_in_use: set[str]) -> None:
-        self._installed = {c.id: p for c in CARDS if (p := inventory.path_for(c)) is not None}
+        self._installed = {c.id: p for c in ALL_CARDS if (p := inventory.path_for(c)) is not None}
         self._in_use = {str(Path(p)) for p in paths_in_use if p}
         if self._cards:
             column = len(self.COLUMNS) - 1
             self.dataChanged.emit(self.index(0, column), self.index(len(self._cards) - 1, column))
 
-    def card_at(self, row: int) -> ModelCard | None:
+    def card_at(self, row: int) -> ModelCard | DetectorCard | None:
         return self._cards[row] if 0 <= row < len(self._cards) else None
 
     def row_of(self, card_id: str) -> int:
         return next((i for i, c in enumerate(self._cards) if c.id == card_id), -1)
 
-    def installed_path(self, card: ModelCard) -> Path | None:
+    def installed_path(self, card: ModelCard | DetectorCard) -> Path | None:
         return self._installed.get(card.id)
 
     # ---- Qt model
@@ -89,6 +92,8 @@ class CardTableModel(QAbstractTableModel):
         if column == 3:
             return card.format
         if column == 4:
+            if isinstance(card, DetectorCard):
+                return card.outputs
             schema = card.keypoint_schema_name or card.class_schema_name
             shape = "×".join(map(str, card.output_shape))
             return f"{shape} ({schema})" if schema else shape

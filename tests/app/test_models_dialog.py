@@ -77,7 +77,7 @@ def table_column(dialog, column: int) -> list[str]:
 
 def test_the_table_lists_every_card_and_filters_by_task(make_dialog):
     dialog = make_dialog()
-    assert table_column(dialog, 0) == [c.id for c in CARDS]
+    assert table_column(dialog, 0) == [c.id for c in CARDS] + ["detector-rtmdet-m"]
     assert set(table_column(dialog, 6)) == {"—"}  # nothing installed in a fresh models folder
     assert "308×256×192 (goliath_308)" in table_column(dialog, 4)
     task_filter = dialog.findChild(object, "taskFilter")
@@ -261,3 +261,28 @@ def test_a_finished_download_is_installed_and_verified(make_dialog, qtbot, model
     click(qtbot, dialog, "verifyButton")
     qtbot.waitUntil(lambda: dialog.error_box is not None, timeout=30000)
     assert "content differs" in dialog.error_box.text()
+
+
+def test_the_person_detector_is_listed_downloadable_and_used_as_the_detector(
+    make_dialog, qtbot, monkeypatch, models_dir, tmp_path
+):
+    from tests.detect_models import OFFICIAL_NAME, random_rtmdet, save_official_pth
+
+    dialog = make_dialog()
+    assert table_column(dialog, 0)[-1] == "detector-rtmdet-m"
+    row = len(CARDS)
+    assert [dialog.table.model().index(row, c).data() for c in (1, 4)] == ["detect", "person boxes"]
+
+    official = save_official_pth(random_rtmdet().state_dict(), tmp_path / OFFICIAL_NAME)
+    choose_file(monkeypatch, official)
+    click(qtbot, dialog, "importButton")
+    wait_idle(qtbot, dialog)
+    installed = models_dir / "detector-rtmdet-m" / OFFICIAL_NAME
+    assert installed.is_file()
+    assert dialog.select_card("detector-rtmdet-m")
+    use = dialog.findChild(object, "useButton")
+    assert use.text() == "Use as person detector"
+    dialog.settings.detect_persons = False
+    click(qtbot, dialog, "useButton")
+    assert dialog.settings.model_path("detector") == str(installed) and dialog.settings.detect_persons
+    assert dialog.table.model().index(dialog.table.currentIndex().row(), 6).data() == "in use"
