@@ -322,3 +322,21 @@ def test_one_pixel_high_or_wide_outputs_are_allowed():
     x = np.random.default_rng(11).normal(size=(2, 6, 5)).astype(np.float32)
     for out_hw in ((1, 7), (7, 1), (1, 1)):
         np.testing.assert_allclose(upsample_bilinear(x, out_hw), torch_up(x, out_hw), rtol=0, atol=5e-7)
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        ([], r"^normalize\(\) needs at least one image$"),
+        ([np.zeros((4, 4, 4), np.uint8)], r"must all be \(H, W, 3\) of one size; got \(4, 4, 4\) after \(4, 4, 4\)"),
+        (
+            [np.zeros((4, 4, 3), np.uint8), np.zeros((2, 4, 3), np.uint8)],
+            r"must all be \(H, W, 3\) of one size; got \(2, 4, 3\) after \(4, 4, 3\)",
+        ),
+        ([np.zeros((4, 4, 3), np.float32)], "images must be uint8 RGB, got float32"),
+    ],
+    ids=["none", "rgba", "two-sizes", "float"],
+)
+def test_normalize_refuses_what_is_not_a_batch_of_uint8_rgb(images, message):
+    with pytest.raises(ValueError, match=message):
+        normalize(images)
