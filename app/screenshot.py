@@ -14,6 +14,7 @@ class ScreenshotRun(QObject):
         super().__init__(window)
         self.window, self.out = window, Path(out)
         self.exit_code = 1
+        self._image_error: str | None = None  # the models failed on the image (the job itself succeeds)
         self._timer = QTimer(self, singleShot=True, interval=int(timeout_s * 1000))
         self._timer.timeout.connect(lambda: self._fail(f"no result within {timeout_s:.0f} s"))
 
@@ -29,11 +30,21 @@ class ScreenshotRun(QObject):
 
         def connect(job) -> None:
             job.failed.connect(self._fail)
-            job.succeeded.connect(lambda _n: QTimer.singleShot(50, self._save))
+            job.succeeded.connect(lambda done: QTimer.singleShot(50, lambda: self._finished(done)))
 
+        w.inference.image_failed.connect(self._image_failed)
         if w.run_current(connect) is None:
             return self._fail("could not start the models")
         self._timer.start()
+
+    def _image_failed(self, path: str, message: str) -> None:
+        self._image_error = f"{Path(path).name}: {message}"
+
+    def _finished(self, done: int) -> None:
+        """A run over one image that produced nothing failed, whatever the job says: exit 1, as documented."""
+        if done == 0 or self._image_error is not None:
+            return self._fail(self._image_error or "the models produced no result for the image")
+        self._save()
 
     def _save(self) -> None:
         QApplication.processEvents()

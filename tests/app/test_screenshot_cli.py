@@ -155,3 +155,13 @@ def test_quick_and_a_pose_checkpoint_exclude_each_other(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args(["a.png", "--quick", "--pose", "p.pt2"])
     assert exit_info.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
+def test_a_model_that_fails_on_the_image_exits_1_without_a_screenshot(tmp_path, tiny_checkpoints):
+    image = image_in(tmp_path / "wrong")
+    shot = tmp_path / "wrong.png"
+    # A segmentation model given as the pose model loads, then fails on the image (its outputs are no keypoints).
+    result = run_app([image, "--pose", tiny_checkpoints["seg"], "--device", "cpu", "--screenshot", shot], tmp_path)
+    assert result.returncode == 1 and not shot.exists()
+    lines = error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith("error: astronaut.png: ") and "pose model" in lines[0], lines
