@@ -108,6 +108,22 @@ def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+# MediaPipe's bundled OpenCV asserts (and aborts the whole process) on a side of 32767 px or more. Its models
+# look at 256-px crops, so nothing is gained above a few thousand pixels: larger images are scaled down first.
+MAX_SIDE = 4096
+
+
+def _within_mediapipe_limits(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    if max(h, w) <= MAX_SIDE:
+        return image
+    import cv2
+
+    scale = MAX_SIDE / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def _xy(landmark_list, width: int, height: int) -> np.ndarray:
     # MediaPipe's normalised coordinates span the image edges (0 = left edge, 1 = right edge);
     # pixel centres at integers is x * W - 0.5.
@@ -145,7 +161,8 @@ class QuickModel:
     def predict(self, image_rgb: np.ndarray) -> QuickResult | None:
         """Keypoints and person mask for an RGB (H, W, 3) image; None when no person is found."""
         image = _as_rgb_uint8(image_rgb)
-        h, w = image.shape[:2]
+        h, w = image.shape[:2]  # landmarks come normalised: they are scaled back to this size whatever MediaPipe saw
+        image = _within_mediapipe_limits(image)
         with self._lock:
             if self._holistic is None:
                 raise BackendError("QuickModel is closed")

@@ -170,3 +170,41 @@ def test_closed_model_raises():
     m.close()
     with pytest.raises(BackendError):
         m.predict(np.zeros((64, 64, 3), np.uint8))
+
+
+def test_a_side_of_32767_px_or_more_does_not_abort_the_process():
+    """MediaPipe's own OpenCV asserts (exit 134, the whole run gone) on such an image: it must see a smaller one."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    pytest.importorskip("mediapipe")
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        from sapiens_core.quick import QuickModel
+        model = QuickModel()
+        print("found" if model.predict(np.full((64, 33000, 3), 127, np.uint8)) is not None else "nobody")
+        model.close()
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "nobody"
+
+
+def test_a_large_photo_is_scaled_down_for_mediapipe_and_points_come_back_in_its_pixels(quick, schema):
+    import cv2
+
+    model, image, result, _ = quick
+    big = np.full((5000, 5000, 3), 255, np.uint8)
+    big[400:4496, 500:4596] = cv2.resize(image, (4096, 4096), interpolation=cv2.INTER_CUBIC)  # 8x, offset
+    found = model.predict(big)
+    assert found is not None
+    both = result.labeled & found.labeled
+    expected = result.keypoints[both] * 8 + np.array([500, 400])
+    # A 512-px photo seen at 8x and scaled by 0.82: the same landmarks within a few percent of the figure's size.
+    assert np.median(np.linalg.norm(found.keypoints[both] - expected, axis=1)) < 0.02 * 4096
+    assert found.person_mask.shape == (5000, 5000)
