@@ -3,10 +3,12 @@
 from .document import FORMAT, VERSION, Annotation
 from .merge import merge_keep_human
 from .person import SOURCE_HUMAN, SOURCE_MODEL, VISIBILITY_VALUES, Person
+from .video_ref import VideoRef
 
 __all__ = [
     "Annotation",
     "Person",
+    "VideoRef",
     "SOURCE_MODEL",
     "SOURCE_HUMAN",
     "VISIBILITY_VALUES",

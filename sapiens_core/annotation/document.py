@@ -26,6 +26,7 @@ from ..schema import class_schema as find_class_schema
 from ..schema import keypoint_schema as find_keypoint_schema
 from . import layers
 from .person import Person, same_array
+from .video_ref import VideoRef
 
 __all__ = ["Annotation", "FORMAT", "VERSION", "HUMAN_LAYERS"]
 
@@ -73,6 +74,7 @@ class Annotation:
     models: dict[str, dict] = field(default_factory=dict)  # task -> model card / provenance (JSON values)
     revision: int = 0  # bumped on every save and edit
     reviewed: bool = False  # a person checked every label of this image
+    video: VideoRef | None = None  # the video frame this image is (its file name and frame index), if it is one
     # Where the layers live on disk after save/load (layer name -> path); not part of the document's value.
     side_files: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -123,6 +125,8 @@ class Annotation:
             raise ValueError(f"revision must be a non-negative integer, not {self.revision!r}")
         if not isinstance(self.reviewed, bool):
             raise ValueError(f"reviewed must be true or false, not {self.reviewed!r}")
+        if self.video is not None and not isinstance(self.video, VideoRef):
+            raise ValueError(f"video must be a VideoRef or None, not {self.video!r}")
 
     def _validate_persons(self) -> None:
         counts = set()
@@ -212,7 +216,7 @@ class Annotation:
         return json_path
 
     def _to_json(self, json_path: Path, side_files: dict[str, str]) -> dict:
-        return {
+        data = {
             "format": FORMAT,
             "version": VERSION if any(name in side_files for name in HUMAN_LAYERS.values()) else 1,
             "image": {
@@ -228,6 +232,10 @@ class Annotation:
             "layers": side_files,
             "models": self.models,
         }
+        # Only for video frames: other documents stay as they were, and an older reader ignores the key.
+        if self.video is not None:
+            data["video"] = self.video.to_json()
+        return data
 
     # ---------------------------------------------------------------------------------------------- load
 
@@ -291,6 +299,7 @@ class Annotation:
             models=_field(data, "models", dict),
             revision=_field(data, "revision", int),
             reviewed=_field(data, "reviewed", bool, optional=True) or False,
+            video=None if data.get("video") is None else VideoRef.from_json(data["video"]),
             **arrays,
         )
         doc.validate()
@@ -311,6 +320,7 @@ class Annotation:
             and self.models == other.models
             and self.revision == other.revision
             and self.reviewed == other.reviewed
+            and self.video == other.video
             and all(same_array(getattr(self, n), getattr(other, n)) for n in _LAYERS)
         )
 

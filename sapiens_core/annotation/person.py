@@ -32,6 +32,9 @@ class Person:
     source: np.ndarray  # (K,) uint8: SOURCE_MODEL or SOURCE_HUMAN per keypoint
     box: np.ndarray | None = None  # (4,) float32 x1, y1, x2, y2
     score: float | None = None  # detector score of the person
+    # The same person across the frames of a video (the tracker's ID); None outside a tracked video. Unlike ``id``,
+    # which only has to be unique within one image, it is shared by every frame the person is seen in.
+    track_id: int | None = None
 
     def __post_init__(self) -> None:
         self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
@@ -41,6 +44,8 @@ class Person:
             self.box = np.asarray(self.box, dtype=np.float32)
         if self.score is not None:
             self.score = float(self.score)
+        if isinstance(self.track_id, np.integer):
+            self.track_id = int(self.track_id)
         self.validate()
 
     @classmethod
@@ -106,6 +111,10 @@ class Person:
             )
         if self.box is not None and self.box.shape != (4,):
             raise ValueError(f"box must have shape (4,), not {self.box.shape}")
+        if self.track_id is not None and (
+            isinstance(self.track_id, bool) or not isinstance(self.track_id, (int, np.integer)) or self.track_id < 0
+        ):
+            raise ValueError(f"track_id must be a non-negative integer or None, not {self.track_id!r}")
 
     def copy(self) -> Person:
         return Person(
@@ -115,6 +124,7 @@ class Person:
             self.source.copy(),
             None if self.box is None else self.box.copy(),
             self.score,
+            self.track_id,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -127,6 +137,7 @@ class Person:
             and same_array(self.source, other.source)
             and same_array(self.box, other.box)
             and _same_float(self.score, other.score)
+            and self.track_id == other.track_id
         )
 
     __hash__ = None  # mutable
@@ -134,7 +145,7 @@ class Person:
     # ---- JSON
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "id": int(self.id),
             "score": self.score if self.score is not None and math.isfinite(self.score) else None,
             "box": None if self.box is None else float32_to_json(self.box),
@@ -142,6 +153,10 @@ class Person:
             "visibility": self.visibility.tolist(),
             "source": self.source.tolist(),
         }
+        # Only when set: documents of still images stay as they were, and an older reader ignores the key.
+        if self.track_id is not None:
+            data["track_id"] = int(self.track_id)
+        return data
 
     @classmethod
     def from_json(cls, data: object, num_keypoints: int | None = None) -> Person:
@@ -170,7 +185,10 @@ class Person:
         score = data.get("score")
         if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
             raise ValueError(f"score must be a number or null, not {score!r}")
-        return cls(pid, keypoints, visibility, source, box, None if score is None else float(score))
+        track_id = data.get("track_id")
+        if track_id is not None and (isinstance(track_id, bool) or not isinstance(track_id, int) or track_id < 0):
+            raise ValueError(f"track_id must be a non-negative integer or null, not {track_id!r}")
+        return cls(pid, keypoints, visibility, source, box, None if score is None else float(score), track_id)
 
 
 def float32_to_json(values):

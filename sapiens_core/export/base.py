@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..annotation import Annotation, Person
+from ..annotation.video_ref import VideoRef
 
 __all__ = [
     "ExportItem",
@@ -72,6 +73,7 @@ class ImportedImage:
     layers: dict[str, np.ndarray] = field(default_factory=dict)  # part_map, foreground, depth, normal
     reviewed: bool = False
     models: dict[str, dict] = field(default_factory=dict)
+    video: VideoRef | None = None  # the video frame the image is, where the source says (PoseTrack-style fields)
 
 
 @dataclass

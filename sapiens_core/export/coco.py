@@ -9,9 +9,10 @@ a small alias table per layout), so one Goliath-308 document exports to every la
 
 Extension fields, ignored by COCO tools, keep a round trip lossless. Per annotation: ``keypoint_scores`` (as
 mmpose writes predictions), ``keypoint_sources`` (0 model, 1 human: a trainer may keep only checked labels),
-``person_id``, ``score`` (the detector's). Per image: ``reviewed``; with layers, ``class_schema`` and
-``sapiens_layers`` (see ``coco_layers``). The file holds nothing that varies between runs (no date), so
-export -> import -> export gives the same bytes.
+``person_id``, ``score`` (the detector's), ``track_id`` (a tracked video's person ID, as PoseTrack names it). Per
+image: ``reviewed``; for a video frame PoseTrack's ``vid_id`` (here the video's file name) and ``frame_id`` (the
+frame's index in the video, from 0); with layers, ``class_schema`` and ``sapiens_layers`` (see ``coco_layers``).
+The file holds nothing that varies between runs (no date), so export -> import -> export gives the same bytes.
 
 ``score_threshold`` can only remove labels: a model-made point scoring below it is written as unlabeled;
 human-made points keep their visibility whatever their score; None exports the visibilities as they are.
@@ -189,6 +190,8 @@ def _image_and_records(
         "height": doc.height,
         "reviewed": bool(doc.reviewed),
     }
+    if doc.video is not None:
+        image["vid_id"], image["frame_id"] = doc.video.name, doc.video.frame_index
     records = []
     if doc.persons:
         mapping = _map_for(doc, layout, maps)
@@ -263,6 +266,8 @@ def _person_record(
     if layout.extra_fields is not None:
         record.update(layout.extra_fields(fxy, fv))
     record["person_id"] = int(person.id)
+    if person.track_id is not None:
+        record["track_id"] = int(person.track_id)
     if person.score is not None and np.isfinite(person.score):
         record["score"] = float(person.score)
     record["keypoint_scores"] = [0.0 if s is None else s for s in short_floats(scores)]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation, Person
+from ..annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation, Person, VideoRef
 from ..errors import AnnotationFormatError
 from . import coco_layers
 from .base import ExportItem, ExportOptions, ExportReport, ImportedImage, ImportOptions, ImportProblem, resolve_name
@@ -148,6 +148,7 @@ def _image(
     class_schema = image.get("class_schema")
     if class_schema is not None and not isinstance(class_schema, str):
         raise ValueError(f"class_schema must be a name, not {_short(class_schema)}")
+    video = _video(image)
 
     persons, segmentations = [], []
     for j, record in by_image.get(image["id"], []):
@@ -184,14 +185,36 @@ def _image(
         persons=persons,
         layers=arrays,
         reviewed=reviewed,
+        video=video,
     )
     if size is not None:  # everything an editor will hold, checked now by the document's own rules
         Annotation(
-            str(imported.image_path), size, imported.keypoint_schema, class_schema, persons, reviewed=reviewed, **arrays
+            str(imported.image_path),
+            size,
+            imported.keypoint_schema,
+            class_schema,
+            persons,
+            reviewed=reviewed,
+            video=video,
+            **arrays,
         ).validate()
     elif arrays:
         raise ValueError("sapiens_layers need the image's width and height")
     return imported
+
+
+def _video(image: dict) -> VideoRef | None:
+    """PoseTrack's ``vid_id`` and ``frame_id`` (both, or neither: one alone places the frame in no video)."""
+    vid, frame = image.get("vid_id"), image.get("frame_id")
+    if vid is None and frame is None:
+        return None
+    if isinstance(vid, int) and not isinstance(vid, bool):
+        vid = str(vid)  # some PoseTrack-style files number their videos
+    if not isinstance(vid, str) or not vid or not _is_int(frame) or frame < 0:
+        raise ValueError(
+            f"vid_id and frame_id must be a video name and a frame index >= 0, not {_short(vid)} and {_short(frame)}"
+        )
+    return VideoRef(vid, frame)
 
 
 def _size(image: dict) -> tuple[int, int] | None:
@@ -252,7 +275,10 @@ def _person(record: dict, layout: CocoLayout, back: np.ndarray, default_id: int)
     score = record.get("score")
     if score is not None and not (_is_number(score) and math.isfinite(score)):
         raise ValueError(f"score must be a finite number, not {_short(score)}")
-    return Person(int(pid), keypoints, visibility, source, box, None if score is None else float(score))
+    track_id = record.get("track_id")
+    if track_id is not None and not (_is_int(track_id) and track_id >= 0):
+        raise ValueError(f"track_id must be an integer >= 0, not {_short(track_id)}")
+    return Person(int(pid), keypoints, visibility, source, box, None if score is None else float(score), track_id)
 
 
 def _triples(value: object, name: str, count: int) -> np.ndarray:

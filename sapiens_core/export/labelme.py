@@ -16,8 +16,11 @@ Layout (labelme's own label-file schema, the same from labelme 5.3 to 7.x): top-
 * The point's score (and a box's detector score) goes into ``description`` as ``score=<number>``: a
   number cannot be a flag, and the description is labelme's free-text field, kept and editable as is.
   Other descriptions are left alone (and ignored on import).
-* Two keys of our own ride along, both kept by labelme on save: ``flags.reviewed`` (an image-level flag,
-  shown in labelme's flag list) and a top-level ``keypoint_schema`` naming the layout of the labels.
+* Keys of our own ride along, all kept by labelme on save: ``flags.reviewed`` (an image-level flag, shown in
+  labelme's flag list), a top-level ``keypoint_schema`` naming the layout of the labels, and for video frames
+  ``track_ids`` (``{"<group_id>": track_id}`` for the tracked persons) and ``video`` (``{"name", "frame_index"}``).
+  The track ID is not put in ``group_id`` itself: a frame may hold tracked and untracked persons, and their
+  person ids and track ids would collide there, merging two persons' shapes into one.
 
 Import reads every ``*.json`` under the source folder. A file holding a shape that is neither a keypoint
 of the schema nor a person box is refused whole, with a message naming the file and the shape, so labels
@@ -39,7 +42,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation, Person
+from ..annotation import SOURCE_HUMAN, SOURCE_MODEL, Annotation, Person, VideoRef
 from ..annotation.person import float32_to_json
 from ..errors import ImageReadError
 from ..io.atomic import atomic_write_text
@@ -114,7 +117,9 @@ def labelme_dict(doc: Annotation, folder: Path, options: ExportOptions) -> dict:
     for person in doc.persons:
         shapes.extend(_person_shapes(person, schema, options.score_threshold))
     root = options.images_root if options.images_root is not None else folder
-    return {
+    in_shapes = {s["group_id"] for s in shapes}
+    track_ids = {str(p.id): int(p.track_id) for p in doc.persons if p.track_id is not None and p.id in in_shapes}
+    data = {
         "version": LABELME_VERSION,
         "flags": {REVIEWED: bool(doc.reviewed)},
         "shapes": shapes,
@@ -124,6 +129,12 @@ def labelme_dict(doc: Annotation, folder: Path, options: ExportOptions) -> dict:
         "imageWidth": doc.width,
         "keypoint_schema": None if schema is None else schema.name,
     }
+    # Only when there is something to say: files of still images stay exactly as they were.
+    if track_ids:
+        data["track_ids"] = track_ids
+    if doc.video is not None:
+        data["video"] = doc.video.to_json()
+    return data
 
 
 def _export_schema(doc: Annotation) -> KeypointSchema | None:
@@ -244,7 +255,11 @@ def _read_file(path: Path, options: ImportOptions) -> ImportedImage:
     schema = _import_schema(
         data.get("keypoint_schema"), options.keypoint_schema, {s["label"] for s in shapes if s["shape_type"] == "point"}
     )
-    persons = _persons(shapes, schema)
+    persons = _persons(shapes, schema, _track_ids(data.get("track_ids")))
+    try:
+        video = None if data.get("video") is None else VideoRef.from_json(data["video"])
+    except ValueError as exc:
+        raise ValueError(f"video: {exc}") from None
     return ImportedImage(
         source=str(path),
         image_path=image_path,
@@ -252,7 +267,19 @@ def _read_file(path: Path, options: ImportOptions) -> ImportedImage:
         keypoint_schema=schema.name,
         persons=persons,
         reviewed=flags.get(REVIEWED, False),
+        video=video,
     )
+
+
+def _track_ids(value: object) -> dict[int, int]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and k.lstrip("-").isdigit() and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+        for k, v in value.items()
+    ):
+        raise ValueError('track_ids must map group ids to track ids >= 0, e.g. {"0": 7}')
+    return {int(k): v for k, v in value.items()}
 
 
 def _stated_size(data: dict) -> tuple[int, int] | None:
@@ -338,7 +365,7 @@ def _import_schema(stated: object, requested: str | None, labels: set[str]) -> K
     return schema
 
 
-def _persons(shapes: list[dict], schema: KeypointSchema) -> list[Person]:
+def _persons(shapes: list[dict], schema: KeypointSchema, track_ids: dict[int, int]) -> list[Person]:
     """Shapes grouped by group_id into persons, in order of first appearance (a null group is one person)."""
     k = len(schema)
     ids = [s["group_id"] for s in shapes if s["group_id"] is not None]
@@ -370,7 +397,9 @@ def _persons(shapes: list[dict], schema: KeypointSchema) -> list[Person]:
         g["xys"][j] = (x, y, 1.0 if s["score"] is None else s["score"])
         g["v"][j] = 1 if s["flags"].get(OCCLUDED, False) else 2
         g["src"][j] = SOURCE_MODEL if s["flags"].get(PREDICTED, False) else SOURCE_HUMAN
-    return [Person(pid, g["xys"], g["v"], g["src"], g["box"], g["score"]) for pid, g in groups.items()]
+    return [
+        Person(pid, g["xys"], g["v"], g["src"], g["box"], g["score"], track_ids.get(pid)) for pid, g in groups.items()
+    ]
 
 
 register_format(

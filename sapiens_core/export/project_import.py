@@ -91,6 +91,7 @@ def _import_one(
         persons=item.persons,
         models=item.models,
         reviewed=item.reviewed,
+        video=item.video,
         **item.layers,
     )
     doc.validate()

@@ -76,10 +76,11 @@ def _assert_same_document(a: Annotation, b: Annotation) -> None:
         "models",
         "revision",
         "reviewed",
+        "video",
         "side_files",
     }
     assert {f.name for f in dataclasses.fields(Annotation)} == compared  # a new field must be compared here too
-    for name in ("image_path", "keypoint_schema", "class_schema", "models", "revision", "reviewed"):
+    for name in ("image_path", "keypoint_schema", "class_schema", "models", "revision", "reviewed", "video"):
         assert getattr(a, name) == getattr(b, name), name
     assert tuple(a.image_size) == tuple(b.image_size)
     for name in ("part_map", "foreground", "depth", "normal", "part_map_human", "foreground_human"):
@@ -90,6 +91,7 @@ def _assert_same_document(a: Annotation, b: Annotation) -> None:
     assert len(a.persons) == len(b.persons)
     for p, q in zip(a.persons, b.persons):
         assert p.id == q.id and (p.score == q.score or (p.score != p.score and q.score != q.score))
+        assert p.track_id == q.track_id
         for name in ("keypoints", "visibility", "source", "box"):
             x, y = getattr(p, name), getattr(q, name)
             assert (x is None) == (y is None) and (x is None or (x.dtype == y.dtype and x.tobytes() == y.tobytes()))
