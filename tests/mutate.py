@@ -51,7 +51,11 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_edit_macro_drag.py",
         "tests/core/test_review.py",
     ],
-    "sapiens_core/annotation/history.py": ["tests/core/test_edits.py", "tests/core/test_edit_macro_drag.py"],
+    "sapiens_core/annotation/history.py": [
+        "tests/core/test_history_steps.py",
+        "tests/core/test_edits.py",
+        "tests/core/test_edit_macro_drag.py",
+    ],
     "sapiens_core/annotation/shapes.py": ["tests/core/test_tile_edits.py", "tests/core/test_annotation.py"],
     "sapiens_core/annotation/display.py": ["tests/core/test_display.py", "tests/core/test_render.py"],
     "sapiens_core/annotation/person.py": ["tests/core/test_annotation.py"],
