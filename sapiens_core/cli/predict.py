@@ -4,7 +4,8 @@ Per input image STEM (made unique when two inputs share one): ``STEM.json`` (the
 side files ``STEM_seg.png`` (uint8 class ids), ``STEM_fg.png``, ``STEM_depth.npy``, ``STEM_normal.npy`` (the
 names ``Annotation.save`` gives them), plus ``STEM_seg_color.png`` and ``STEM_overlay.png``; one ``coco.json``
 when a pose model (or ``--quick``) ran. An unreadable image or a failed write is that input's failure (exit 1);
-a model that cannot run (wrong task, runtime failure) ends the run with one line (exit 2).
+a model that cannot run (wrong task, runtime failure) ends the run with one line (exit 2). Video files go through
+``predict_video`` (a document per processed frame, ``--track``, ``--every``, ``--render-video``, ``--smooth``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..io.images import find_images, read_image
 from ..pipeline import QUICK_MODEL_ID, Frame, Pipeline
 from ..render.overlay import render_overlay
 from ..schema import class_schema, keypoint_schema
-from . import detector_args
+from . import detector_args, predict_video
 
 
 def add_parser(sub) -> None:
@@ -39,7 +40,7 @@ def add_parser(sub) -> None:
         "STEM.json, STEM_seg.png, STEM_depth.npy, STEM_normal.npy, STEM_overlay.png, "
         "and coco.json for all images.",
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders, or video files")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
     pose = p.add_mutually_exclusive_group()
     for task in ("pose", "seg", "depth", "normal"):
@@ -57,6 +58,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--boxes", type=Path, metavar="FILE", help="person boxes per image (JSON); default: whole image")
     detector_args.add_arguments(p)
+    predict_video.add_arguments(p)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--batch-size", type=int, default=1, metavar="N", help="images (and person crops) per forward pass")
     p.add_argument(
@@ -122,9 +124,11 @@ def run(args: argparse.Namespace) -> int:
         raise SapiensError("give at least one model: --pose, --quick, --seg, --depth or --normal")
     if args.out.exists() and not args.out.is_dir():
         raise SapiensError(f"--out {args.out} is a file, not a folder")
-    missing = [str(p) for p in args.inputs if not Path(p).exists()]
-    images = find_images([Path(p) for p in args.inputs if Path(p).exists()])
-    if not images and not missing:  # before loading models: that takes seconds to minutes
+    predict_video.check_arguments(args)
+    videos, inputs = predict_video.split_inputs(args.inputs)
+    missing = [str(p) for p in inputs if not Path(p).exists()]
+    images = find_images([Path(p) for p in inputs if Path(p).exists()])
+    if not images and not videos and not missing:  # before loading models: that takes seconds to minutes
         raise SapiensError(f"no images found in {', '.join(map(str, args.inputs))}")
     boxes = BoxTable.load(args.boxes) if args.boxes else None
     pipeline = Pipeline.from_paths(
@@ -138,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     failed = len(missing)
     for p in missing:
         print(f"failed: {p}: no such file or folder", file=sys.stderr)
-    stems = _unique_stems(images)
+    stems = _unique_stems(images + videos)
     written: list[Annotation] = []
     try:
         try:
@@ -190,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
                 report = write_coco(args.out / "coco.json", items, options, own_schema_layout(schema))
             for problem in report.problems:
                 print(f"coco.json: left out {problem}", file=sys.stderr)
+        for video in videos:
+            failed += not predict_video.predict_video(args, pipeline, video, stems[video], boxes)
     finally:
         pipeline.close()
     return 1 if failed else 0
