@@ -3,8 +3,12 @@
     frames -> seg on the whole resized image (its foreground masks depth and normals, and may give boxes)
            -> person boxes: given per frame, else the detector's, else each pose model's whole-image default
            -> pose top-down, through the one PoseModel interface (:mod:`.pose_models`)
-           -> depth / normal on the whole resized image (shared preprocessing with seg)
-           -> Annotation per frame (persons, part map, foreground, depth, normals, provenance)
+           -> depth / normal / pointmap on the whole image, each family resized its own way (v1: bilinear
+              stretch; Sapiens2: AREA/CUBIC stretch for seg, aspect kept + centred padding for normal, pointmap)
+           -> Annotation per frame (persons, part map, foreground, depth, normals, pointmap, provenance)
+
+A pointmap (Sapiens2 only) gives metric XYZ per pixel; its Z becomes the document's depth, recorded as metric
+(``models["depth"]["metric"]``), and the focal length it implies goes into ``models["pointmap"]``.
 
 Everything here is numpy in, numpy out; the backends hide which runtime executes the model.
 
@@ -41,16 +45,18 @@ from .errors import BackendError
 from .pose_models import PoseModel, SapiensPose, infer_in_chunks
 from .quick.pose import QUICK_MODEL_ID, QuickPose, is_quick_model_id
 from .schema import class_schema, class_schema_names
-from .task_specs import INPUT_SIZE, TASK_NAMES
-from .tasks.sapiens2 import stretch_for_seg
+from .task_specs import ALL_TASK_NAMES, INPUT_SIZE
+from .tasks.sapiens2 import Padding, resize_and_pad, stretch_for_seg
+from .tasks.sapiens2_outputs import focal_lengths, normal_to_unit, pointmap_to_metric, split_pointmap
 
 if TYPE_CHECKING:
     from .detect import PersonDetector
 
 log = logging.getLogger(__name__)
-DENSE_TASKS = ("seg", "depth", "normal")  # seg first: its foreground masks depth and normals
+# seg first: its foreground masks the others; pointmap last: its metric Z replaces a v1 model's relative depth
+DENSE_TASKS = ("seg", "depth", "normal", "pointmap")
 # Output channels a task's model must give, where the task fixes them (pose and seg depend on the model's card).
-_FIXED_CHANNELS = {"depth": 1, "normal": 3}
+_FIXED_CHANNELS = {"depth": 1, "normal": 3, "pointmap": 4}
 __all__ = ["Pipeline", "Frame", "TaskModel", "run_on_images", "QUICK_MODEL_ID", "DENSE_TASKS"]
 
 
@@ -131,7 +137,7 @@ class Pipeline:
             for task, path in paths.items():
                 if path is None:
                     continue
-                if task not in TASK_NAMES:
+                if task not in ALL_TASK_NAMES:
                     raise ValueError(f"unknown task {task!r}")
                 if is_quick_model_id(path):
                     if task != "pose":
@@ -200,27 +206,36 @@ class Pipeline:
         if not frames:
             return docs
         dense = [t for t in DENSE_TASKS if t in self.models]
-        resized = T.normalize([T.resize_for_model(f.image, INPUT_SIZE) for f in frames]) if dense else None
+        shared: dict = {}  # v1's bilinear resize, made once for every v1 dense model
         if "seg" in self.models:  # first: its foreground may give the boxes, and masks depth and normals
-            self._run_dense("seg", self._seg_input(frames, resized), frames, docs)
+            self._run_dense("seg", frames, docs, shared)
         pose = self.models.get("pose")
         if pose is not None:
             self._run_pose(pose.pose, frames, docs)
         for task in dense:
             if task != "seg":
-                self._run_dense(task, resized, frames, docs)
+                self._run_dense(task, frames, docs, shared)
         return docs
 
-    def _seg_input(self, frames: list[Frame], resized: np.ndarray) -> np.ndarray:
-        """Sapiens2 seg stretches with AREA/CUBIC, not v1's bilinear (Sapiens2 spec §3); same size, same layout."""
-        if getattr(self.models["seg"].backend, "family", "sapiens") != "sapiens2":
-            return resized
-        return T.normalize([stretch_for_seg(f.image, INPUT_SIZE) for f in frames])
+    def _dense_input(self, task: str, frames: list[Frame], shared: dict) -> tuple[np.ndarray, list[Padding | None]]:
+        """The network input for ``task``'s model and, where it was padded, each frame's padding (Sapiens2 spec §3):
+        Sapiens2 seg stretches with AREA/CUBIC; Sapiens2 normal and every pointmap keep the aspect and pad; v1
+        stretches bilinearly."""
+        no_padding: list[Padding | None] = [None] * len(frames)
+        if task != "pointmap" and getattr(self.models[task].backend, "family", "sapiens") != "sapiens2":
+            if "v1" not in shared:
+                shared["v1"] = T.normalize([T.resize_for_model(f.image, INPUT_SIZE) for f in frames])
+            return shared["v1"], no_padding
+        if task == "seg":
+            return T.normalize([stretch_for_seg(f.image, INPUT_SIZE) for f in frames]), no_padding
+        padded, paddings = zip(*(resize_and_pad(f.image, INPUT_SIZE) for f in frames))
+        return T.normalize(list(padded)), list(paddings)
 
-    def _run_dense(self, task: str, resized: np.ndarray, frames: list[Frame], docs: list[Annotation]) -> None:
-        raw = self._infer(task, resized)
-        for frame, doc, out in zip(frames, docs, raw):
-            self._apply_dense(task, frame, doc, out)
+    def _run_dense(self, task: str, frames: list[Frame], docs: list[Annotation], shared: dict) -> None:
+        batch, paddings = self._dense_input(task, frames, shared)
+        raw = self._infer(task, batch)
+        for frame, doc, out, padding in zip(frames, docs, raw, paddings):
+            self._apply_dense(task, frame, doc, out, padding)
 
     def _boxes(self, frame: Frame, doc: Annotation) -> np.ndarray | None:
         if frame.boxes is not None or self.detector is None:
@@ -239,7 +254,7 @@ class Pipeline:
             if doc.foreground is None and result.foreground is not None:  # a seg model's mask wins
                 doc.foreground = result.foreground
 
-    def _apply_dense(self, task: str, frame: Frame, doc: Annotation, out: np.ndarray) -> None:
+    def _apply_dense(self, task: str, frame: Frame, doc: Annotation, out: np.ndarray, padding: Padding | None) -> None:
         hw = frame.image.shape[:2]
         if task == "seg":
             classes = T.logits_to_classes(out, hw)
@@ -251,8 +266,23 @@ class Pipeline:
                 doc.foreground = classes != 0
         elif task == "depth":
             doc.depth = T.postprocess_depth(out, hw, foreground=doc.foreground)
+        elif task == "normal" and padding is not None:
+            doc.normal = normal_to_unit(out, padding, hw, foreground=doc.foreground)
         elif task == "normal":
             doc.normal = T.postprocess_normal(out, hw, foreground=doc.foreground)
+        elif task == "pointmap":
+            _apply_pointmap(doc, out, padding, hw)
+
+
+def _apply_pointmap(doc: Annotation, out: np.ndarray, padding: Padding, hw: tuple[int, int]) -> None:
+    """Metric XYZ per pixel (NaN off the person), its Z as the document's depth, and the focal length it implies."""
+    doc.pointmap = pointmap_to_metric(out, padding, out_hw=hw, foreground=doc.foreground)
+    doc.depth = np.ascontiguousarray(doc.pointmap[..., 2])
+    _, scale = split_pointmap(out)
+    f_input, f_image = focal_lengths(scale, padding)
+    doc.models["pointmap"].update(scale=scale, focal_length_px=f_image, focal_length_input_px=f_input, unit="m")
+    # Replaces a v1 depth model's relative map, if one ran: the record says where the depth now comes from.
+    doc.models["depth"] = {"source": "pointmap", "file": doc.models["pointmap"]["file"], "metric": True, "unit": "m"}
 
 
 def run_on_images(pipeline: Pipeline, frames: Iterable[Frame]) -> Iterable[Annotation]:

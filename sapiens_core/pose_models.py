@@ -20,6 +20,7 @@ from .boxes import whole_image_box
 from .cards import ModelCard, TrainedCard
 from .errors import BackendError
 from .schema import keypoint_schema, keypoint_schema_for_count
+from .tasks.sapiens2 import crop_person_v2
 
 __all__ = ["PoseModel", "PoseResult", "SapiensPose", "infer_in_chunks"]
 
@@ -59,7 +60,12 @@ def infer_in_chunks(backend: Backend, batch: np.ndarray, batch_size: int, task: 
 
 
 class SapiensPose:
-    """A Sapiens heatmap model: one UDP crop per box, batched across frames, decoded back into image pixels."""
+    """A Sapiens heatmap model: one UDP crop per box, batched across frames, decoded back into image pixels.
+
+    Both families crop with the same UDP matrix and decode the same heatmaps; they differ in the crop's
+    interpolation: v1 trained on bilinear crops, Sapiens2 on INTER_AREA below scale 1 and INTER_CUBIC above
+    (Sapiens2 spec §4.2). The backend's ``family`` (told by the file's keys) picks one.
+    """
 
     def __init__(
         self,
@@ -72,9 +78,11 @@ class SapiensPose:
         self.card = card
         self.batch_size = batch_size
         self.flip_test = flip_test
+        self.family = getattr(backend, "family", "sapiens")
+        self._crop = crop_person_v2 if self.family == "sapiens2" else T.crop_person
 
     def provenance(self) -> dict:
-        return {}
+        return {"crop_interpolation": "area/cubic"} if self.family == "sapiens2" else {}
 
     def close(self) -> None:
         self.backend.close()
@@ -114,7 +122,7 @@ class SapiensPose:
                 person_boxes.append(box)
                 centers.append(center)
                 scales.append(scale)
-                crops.append(T.crop_person(image, center, scale))
+                crops.append(self._crop(image, center, scale))
         if not crops:
             return results
         batch = T.normalize(crops)

@@ -34,11 +34,26 @@ TASKS: dict[str, TaskSpec] = {
         "normal", patch_padding=2, output_size=(512, 384), default_channels=3, head_prefix="decode_head.", max_batch=32
     ),
 }
-TASK_NAMES = tuple(TASKS)
+TASK_NAMES = tuple(TASKS)  # the v1 tasks: what the v1 network, its checkpoints and the trainer know
+
+# Tasks only Sapiens2 has (Sapiens2 spec §4.5). Kept out of TASKS so v1 code (head inference from weight shapes,
+# the trainer's choices) never offers them; the pipeline and the backends take them. The pointmap output crosses
+# the backend as 4 channels: XYZ and the predicted scale s (nn.sapiens2_heads.POINTMAP_SCALE_CHANNEL).
+SAPIENS2_ONLY_TASKS: dict[str, TaskSpec] = {
+    "pointmap": TaskSpec(
+        "pointmap",
+        patch_padding=0,
+        output_size=(1024, 768),
+        default_channels=4,
+        head_prefix="decode_head.",
+        max_batch=32,
+    ),
+}
+ALL_TASK_NAMES = TASK_NAMES + tuple(SAPIENS2_ONLY_TASKS)
 
 
 def task_spec(name: str) -> TaskSpec:
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise ValueError(f"unknown task {name!r}; expected one of {', '.join(TASKS)}") from None
+    spec = TASKS.get(name) or SAPIENS2_ONLY_TASKS.get(name)
+    if spec is None:
+        raise ValueError(f"unknown task {name!r}; expected one of {', '.join(ALL_TASK_NAMES)}")
+    return spec

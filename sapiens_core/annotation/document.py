@@ -1,7 +1,8 @@
 """The annotation of one image: the single source of truth the app edits and the exporters read.
 
 On disk: a versioned JSON document plus side files next to it for the per-pixel layers
-(``<stem>_seg.png``, ``<stem>_fg.png``, ``<stem>_depth.npy``, ``<stem>_normal.npy``), referenced by file name.
+(``<stem>_seg.png``, ``<stem>_fg.png``, ``<stem>_depth.npy``, ``<stem>_normal.npy``, ``<stem>_pointmap.npy``),
+referenced by file name.
 A painted layer also has a mask of the pixels a person painted (``<stem>_seg_human.png``, ``<stem>_fg_human.png``):
 the per-pixel counterpart of a keypoint's ``source``, so a model's re-run keeps them (``merge_keep_human``).
 Side files are written first and the JSON last, each atomically: the JSON is the commit point, so a crash
@@ -31,11 +32,11 @@ from .video_ref import VideoRef
 __all__ = ["Annotation", "FORMAT", "VERSION", "HUMAN_LAYERS"]
 
 FORMAT = "sapiens-studio/annotation"
-VERSION = 2
-# Version 2 added the human-painted pixel masks. A document without them is written as version 1, so an older
-# Sapiens Studio still opens it; one with them says "written by a newer Sapiens Studio" there instead of failing on
-# an unknown layer.
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+# Version 2 added the human-painted pixel masks, version 3 the metric pointmap. A document is written with the
+# lowest version that holds its layers, so an older Sapiens Studio still opens it where it can, and says "written by
+# a newer Sapiens Studio" instead of failing on an unknown layer where it cannot.
+READABLE_VERSIONS = (1, 2, 3)
 # A painted layer -> the layer marking the pixels a person painted on it (True = keep them on a model's re-run).
 HUMAN_LAYERS = {"part_map": "part_map_human", "foreground": "foreground_human"}
 
@@ -53,6 +54,11 @@ _LAYERS = {
         partial(layers.write_float_npy, channels=3, what="normal"),
         partial(layers.read_float_npy, channels=3, what="normal"),
     ),
+    "pointmap": (
+        "_pointmap.npy",
+        partial(layers.write_float_npy, channels=3, what="pointmap"),
+        partial(layers.read_float_npy, channels=3, what="pointmap"),
+    ),
     "part_map_human": ("_seg_human.png", layers.write_mask_png, layers.read_mask_png),
     "foreground_human": ("_fg_human.png", layers.write_mask_png, layers.read_mask_png),
 }
@@ -67,8 +73,10 @@ class Annotation:
     persons: list[Person] = field(default_factory=list)
     part_map: np.ndarray | None = None  # (H, W) uint8 class ids
     foreground: np.ndarray | None = None  # (H, W) bool person mask
-    depth: np.ndarray | None = None  # (H, W) float32, relative; NaN = background
+    depth: np.ndarray | None = None  # (H, W) float32: relative, metric if models["depth"]["metric"]; NaN = background
     normal: np.ndarray | None = None  # (H, W, 3) float32 unit vectors; NaN = background
+    # (H, W, 3) float32 metric XYZ in meters, camera frame (x right, y down, z forward); NaN = background
+    pointmap: np.ndarray | None = None
     part_map_human: np.ndarray | None = None  # (H, W) bool: pixels of part_map a person painted
     foreground_human: np.ndarray | None = None  # (H, W) bool: pixels of foreground a person painted
     models: dict[str, dict] = field(default_factory=dict)  # task -> model card / provenance (JSON values)
@@ -167,7 +175,7 @@ class Annotation:
             fg = np.asarray(self.foreground)
             if fg.dtype != np.bool_ or fg.shape != (h, w):
                 raise ValueError(f"foreground must be a bool array of shape ({h}, {w}), not {fg.dtype} {fg.shape}")
-        for name, channels in (("depth", None), ("normal", 3)):
+        for name, channels in (("depth", None), ("normal", 3), ("pointmap", 3)):
             value = getattr(self, name)
             if value is not None:
                 array = layers.check_float_layer(value, channels, name)
@@ -218,7 +226,7 @@ class Annotation:
     def _to_json(self, json_path: Path, side_files: dict[str, str]) -> dict:
         data = {
             "format": FORMAT,
-            "version": VERSION if any(name in side_files for name in HUMAN_LAYERS.values()) else 1,
+            "version": _version_for(side_files),
             "image": {
                 "path": _relative_to_folder(self.image_path, json_path.parent),
                 "width": self.width,
@@ -328,6 +336,12 @@ class Annotation:
 
 
 # -------------------------------------------------------------------------------------------------- helpers
+
+
+def _version_for(side_files: dict[str, str]) -> int:
+    if "pointmap" in side_files:
+        return 3
+    return 2 if any(name in side_files for name in HUMAN_LAYERS.values()) else 1
 
 
 def _named_side_files(json_path: Path) -> set[str]:

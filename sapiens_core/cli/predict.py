@@ -48,8 +48,15 @@ def add_parser(sub) -> None:
             f"--{task}",
             type=Path,
             metavar="CKPT",
-            help=f"{task} checkpoint: TorchScript .pt2, bfloat16 .pt2, original .pth or .onnx",
+            help=f"{task} checkpoint: TorchScript .pt2, bfloat16 .pt2, original .pth, .safetensors or .onnx",
         )
+    p.add_argument(
+        "--pointmap",
+        type=Path,
+        metavar="CKPT",
+        help="Sapiens2 pointmap .safetensors: metric XYZ per pixel (STEM_pointmap.npy, meters); its Z becomes the "
+        "depth, and the document records the focal length it implies",
+    )
     pose.add_argument(
         "--quick",
         action="store_true",
@@ -117,11 +124,11 @@ def _write_outputs(
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise SapiensError("--batch-size must be at least 1")
-    models = {t: getattr(args, t) for t in ("pose", "seg", "depth", "normal")}
+    models = {t: getattr(args, t) for t in ("pose", "seg", "depth", "normal", "pointmap")}
     if args.quick:
         models["pose"] = QUICK_MODEL_ID
     if not any(models.values()):
-        raise SapiensError("give at least one model: --pose, --quick, --seg, --depth or --normal")
+        raise SapiensError("give at least one model: --pose, --quick, --seg, --depth, --normal or --pointmap")
     if args.out.exists() and not args.out.is_dir():
         raise SapiensError(f"--out {args.out} is a file, not a folder")
     predict_video.check_arguments(args)
@@ -178,7 +185,9 @@ def run(args: argparse.Namespace) -> int:
                     print(_failure(path, exc), file=sys.stderr)
                     continue
                 # Keep only what coco.json needs: the dense layers are on disk already (memory stays bounded).
-                written.append(dataclasses.replace(doc, part_map=None, foreground=None, depth=None, normal=None))
+                written.append(
+                    dataclasses.replace(doc, part_map=None, foreground=None, depth=None, normal=None, pointmap=None)
+                )
             bar.update(len(images[start : start + args.batch_size]))
         bar.close()
         schemas = {d.keypoint_schema for d in written if d.keypoint_schema}
