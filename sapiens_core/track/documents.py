@@ -52,8 +52,8 @@ class DocumentTracker:
             if b is None:
                 p.track_id = None
         counts = {p.num_keypoints for p in located}
-        if self._tracker is None:
-            self._tracker = PersonTracker.for_schema(keypoint_schema, max(counts, default=0), self.config)
+        if self._tracker is None:  # sigmas follow once the first persons show their point count
+            self._tracker = PersonTracker(self.config, schema_name=keypoint_schema)
         keypoints = visible = None
         if len(counts) == 1 and counts != {0}:
             keypoints = np.stack([p.keypoints[:, :2] for p in located])

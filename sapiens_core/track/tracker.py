@@ -70,16 +70,21 @@ class _Track:
 class PersonTracker:
     """Assigns track IDs to the persons of consecutive frames. One tracker per video (or camera session)."""
 
-    def __init__(self, config: TrackerConfig | None = None, sigmas: np.ndarray | None = None):
+    def __init__(
+        self, config: TrackerConfig | None = None, sigmas: np.ndarray | None = None, schema_name: str | None = None
+    ):
+        """OKS sigmas: ``sigmas`` as given, else those of the keypoint schema ``schema_name`` once the first
+        keypoints show their count (``sigmas_for``: a constant where the schema has none of that length)."""
         self.config = config or TrackerConfig()
         self.sigmas = None if sigmas is None else np.asarray(sigmas, np.float64)
+        self.schema_name = schema_name
         self._tracks: list[_Track] = []
         self._next_id = 1
         self._update = 0
 
     @classmethod
     def for_schema(cls, schema_name: str | None, num_keypoints: int, config: TrackerConfig | None = None):
-        return cls(config, sigmas_for(schema_name, num_keypoints))
+        return cls(config, sigmas_for(schema_name, num_keypoints), schema_name)
 
     @property
     def live_ids(self) -> list[int]:
@@ -109,7 +114,7 @@ class PersonTracker:
             visible = np.ones(keypoints.shape[:2], bool) if visible is None else np.asarray(visible, bool)
             visible = visible & np.isfinite(keypoints).all(axis=2)
             if self.sigmas is None or len(self.sigmas) != keypoints.shape[1]:
-                self.sigmas = sigmas_for(None, keypoints.shape[1])
+                self.sigmas = sigmas_for(self.schema_name, keypoints.shape[1])
         cfg = self.config
         ids: list[int | None] = [None] * n
         high = np.flatnonzero(scores >= cfg.high_score)

@@ -161,6 +161,14 @@ def test_document_tracker_sets_track_ids_on_persons():
     assert [p.track_id for p in second] == [2, 1]
 
 
+def test_schema_sigmas_are_used_even_when_the_first_frame_is_empty():
+    tracker = DocumentTracker()
+    tracker.update([], "coco_17")
+    box, pts = person_at(10, 10)
+    tracker.update([Person.from_prediction(0, pts, np.ones(17), box=box, score=0.9)], "coco_17")
+    assert np.array_equal(tracker._tracker.sigmas, keypoint_schema("coco_17").sigmas)
+
+
 def test_bad_configuration_is_refused():
     with pytest.raises(ValueError, match="max_gap"):
         TrackerConfig(max_gap=-1)
