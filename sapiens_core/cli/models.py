@@ -10,7 +10,11 @@ from tqdm import tqdm
 
 from ..cards import CARDS, DETECTOR_CARDS, SAPIENS2_CARDS, SIZES, find_card
 from ..errors import SapiensError
+from ..licences import licence_for, write_licence_copy
 from ..models_dir import default_models_dir, discover, installed_for
+
+# A download refused for want of the licence's acceptance: a usage error, like a missing argument.
+EXIT_LICENCE = 2
 
 
 def add_parser(sub) -> None:
@@ -34,7 +38,15 @@ def add_parser(sub) -> None:
     dl = msub.add_parser("download", help="download a card's checkpoint (needs internet; gigabytes)")
     dl.add_argument("card", help="card id, e.g. pose-0.3b-torchscript or detector-rtmdet-m (see `models list`)")
     dl.add_argument("--token", help="Hugging Face token, if the repository needs one")
+    dl.add_argument(
+        "--accept-license",
+        action="store_true",
+        help="accept the licence the weights come under (Sapiens2: read it first with `models license CARD`)",
+    )
     dl.set_defaults(run=run_download)
+    lc = msub.add_parser("license", help="print the licence a card's weights come under and its use restrictions")
+    lc.add_argument("card", help="card id, e.g. sapiens2-pose-0.4b")
+    lc.set_defaults(run=run_license)
     vf = msub.add_parser("verify", help="check installed files against their download records and that they load")
     vf.add_argument("files", nargs="*", type=Path, help="files to check (default: everything installed)")
     vf.set_defaults(run=run_verify)
@@ -60,13 +72,37 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _card(card_id: str):
+    try:
+        return find_card(card_id)
+    except KeyError as exc:
+        raise SapiensError(exc.args[0]) from None
+
+
+def run_license(args: argparse.Namespace) -> int:
+    card = _card(args.card)
+    licence = licence_for(card)
+    if licence is None:
+        print(f"{card.id}: no licence to accept here; see {card.hf_repo} on Hugging Face for its terms")
+        return 0
+    print(licence.text, end="")
+    return 0
+
+
 def run_download(args: argparse.Namespace) -> int:
     from ..hub import download
 
-    try:
-        card = find_card(args.card)
-    except KeyError as exc:
-        raise SapiensError(exc.args[0]) from None
+    card = _card(args.card)
+    licence = licence_for(card)
+    if licence is not None and not args.accept_license:
+        # The licence binds whoever uses the weights: nothing is fetched before the user has said yes to it.
+        print(
+            f"{card.id} comes under the {licence.name} (commercial use allowed, with use restrictions). Read it "
+            f"with `python -m sapiens_core models license {card.id}` (binding text: {licence.url}), then download "
+            "again with --accept-license.",
+            file=sys.stderr,
+        )
+        return EXIT_LICENCE
     bar = tqdm(total=int(card.approx_bytes), unit="B", unit_scale=True, file=sys.stderr, desc=card.id, disable=None)
 
     def progress(done: int, total: int) -> None:
@@ -79,6 +115,8 @@ def run_download(args: argparse.Namespace) -> int:
         path = download(card, args.models_dir, progress=progress, token=args.token)
     finally:
         bar.close()
+    if licence is not None:
+        write_licence_copy(licence, path.parent)  # the licence asks for a copy to travel with the weights
     print(path)
     return 0
 
