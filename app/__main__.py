@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="*", help="images, folders or a video to open")
     pose = p.add_mutually_exclusive_group()
-    for task in ("pose", "seg", "depth", "normal"):
+    for task in ("pose", "seg", "depth", "normal", "pointmap"):
         (pose if task == "pose" else p).add_argument(
             f"--{task}",
             metavar="CKPT",
@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Sapiens Studio")
     app.setOrganizationName("SapiensStudio")
     window = MainWindow()
-    window.model_overrides = {t: getattr(args, t) for t in ("pose", "seg", "depth", "normal") if getattr(args, t)}
+    tasks = ("pose", "seg", "depth", "normal", "pointmap")
+    window.model_overrides = {t: getattr(args, t) for t in tasks if getattr(args, t)}
     if args.quick:
         window.model_overrides["pose"] = QUICK_MODEL_ID
     if args.detector and window.model_overrides:

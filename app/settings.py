@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings
 from .canvas.scene import LayerStyle
 
 ORGANIZATION, APPLICATION = "SapiensStudio", "Sapiens Studio"
-TASKS = ("pose", "seg", "depth", "normal")
+TASKS = ("pose", "seg", "depth", "normal", "pointmap")
 
 
 class Settings:
@@ -67,6 +67,13 @@ class Settings:
     @device.setter
     def device(self, value: str) -> None:
         self.q.setValue("device", value)
+
+    # ---- licences: the digest of the text a user accepted, per licence (a changed text asks again)
+    def licence_accepted(self, key: str, digest: str) -> bool:
+        return str(self.q.value(f"licences/{key}", "")) == digest
+
+    def accept_licence(self, key: str, digest: str) -> None:
+        self.q.setValue(f"licences/{key}", digest)
 
     @property
     def last_folder(self) -> str:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from sapiens_core import hub
 from sapiens_core.cards import ModelCard, card_for_filename
 from sapiens_core.errors import CheckpointError
+from sapiens_core.licences import licence_for, write_licence_copy
 from sapiens_core.models_dir import (
     CHECKPOINT_SUFFIXES,
     Imported,
@@ -50,7 +51,8 @@ from sapiens_core.quick import install_hint, quick_available
 from ..settings import TASKS, Settings
 from ..workers import Job, JobCancelled, JobRunner
 from .choice import DETECTOR, quick_note
-from .table import CardTableModel
+from .licence import LicenceDialog, ask_licence, licence_summary
+from .table import ALL_CARDS, CardTableModel
 
 DEVICES = ("auto", "cpu", "cuda")
 DownloadFn = Callable[..., Path]  # like hub.download(card, models_dir, progress=callback) -> installed path
@@ -91,7 +93,7 @@ class ModelManagerDialog(QDialog):
     def _build(self) -> None:
         self.task_filter = QComboBox(objectName="taskFilter")
         self.task_filter.addItem("all tasks", None)
-        for task in TASKS:
+        for task in dict.fromkeys(card.task for card in ALL_CARDS):  # every task a card is for, in card order
             self.task_filter.addItem(task, task)
         self.table_model = CardTableModel(self)
         self.table = QTableView(objectName="cardTable")
@@ -113,6 +115,8 @@ class ModelManagerDialog(QDialog):
         self.progress = QProgressBar(objectName="progressBar", visible=False)
         self.cancel_button = QPushButton("Cancel", objectName="cancelButton", enabled=False)
         self.status = QLabel(objectName="statusLabel", wordWrap=True)
+        self.licence_info = QLabel(objectName="licenceInfo", wordWrap=True, openExternalLinks=True)
+        self.licence_dialog: LicenceDialog | None = None  # the licence asked for, while it is open
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         top = QHBoxLayout()
@@ -167,6 +171,7 @@ class ModelManagerDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.licence_info)
         layout.addLayout(actions)
         layout.addLayout(job_row)
         layout.addWidget(self.status)
@@ -224,7 +229,10 @@ class ModelManagerDialog(QDialog):
         idle = self.job is None
         self.download_button.setEnabled(idle and card is not None and not installed)
         self.verify_button.setEnabled(idle and installed)
-        self.use_button.setEnabled(installed)
+        # A task the app does not run (matting) has no "Use"; the detector's is "Use as person detector".
+        self.use_button.setEnabled(installed and card.task in (*TASKS, "detect"))
+        self.licence_info.setText(licence_summary(card, self.settings) if card else "")
+        self.licence_info.setVisible(bool(self.licence_info.text()))
         self.use_button.setText(
             ("Use as person detector" if card.task == "detect" else f"Use for {card.task}") if card else "Use"
         )
@@ -343,16 +351,31 @@ class ModelManagerDialog(QDialog):
         self.progress.setVisible(False)
         self.refresh()
 
-    def download_selected(self) -> Job | None:
+    def download_selected(self) -> None:
+        """Download the selected card, after its licence is accepted where it has one that asks for it."""
         card = self.selected_card()
-        if card is None or self.job is not None:
+        if card is None or self.job is not None or self.licence_dialog is not None:
+            return
+        self.licence_dialog = ask_licence(self, self.settings, card, lambda: self._download(card))
+        if self.licence_dialog is not None:
+            self.licence_dialog.finished.connect(self._licence_closed)
+            self._say(f"{card.id}: accept the {self.licence_dialog.licence.name} to download it.")
+
+    def _licence_closed(self, result: int) -> None:
+        self.licence_dialog = None
+        if result != QDialog.DialogCode.Accepted:
+            self._say("Licence declined; nothing was downloaded.")
+        self._update_buttons()
+
+    def _download(self, card) -> Job | None:
+        if self.job is not None:
             return None
         with _downloading_lock:
             if card.id in _downloading:
                 self._error("Download running", f"{card.id} is already being downloaded.")
                 return None
             _downloading.add(card.id)
-        models_dir, download = self.models_dir, self._download_fn
+        models_dir, download, licence = self.models_dir, self._download_fn, licence_for(card)
         text = f"Downloading {card.id} (KiB)"
 
         def work(report):
@@ -365,7 +388,10 @@ class ModelManagerDialog(QDialog):
 
             try:
                 report(0, 0, text)
-                return download(card, models_dir, progress=progress)
+                path = Path(download(card, models_dir, progress=progress))
+                if licence is not None:  # the licence asks for a copy to travel with the weights
+                    write_licence_copy(licence, path.parent)
+                return path
             except (hub.DownloadCancelled, JobCancelled):
                 remove_partial_download(models_dir / card.id)
                 raise JobCancelled() from None

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from sapiens_core.cards import CARDS, DETECTOR_CARDS, DetectorCard, ModelCard
+from sapiens_core.cards import CARDS, DETECTOR_CARDS, SAPIENS2_CARDS, DetectorCard, ModelCard
 from sapiens_core.models_dir import Inventory
+from sapiens_core.sapiens2_cards import Sapiens2Card
 
 
 def human_bytes(count: float) -> str:
@@ -19,19 +20,21 @@ def human_bytes(count: float) -> str:
     return f"{count:.1f} GB"
 
 
-ALL_CARDS: tuple[ModelCard | DetectorCard, ...] = (*CARDS, *DETECTOR_CARDS)  # the person detector downloads too
+# v1 and Sapiens2 side by side; the person detector downloads too
+ALL_CARDS: tuple[ModelCard | Sapiens2Card | DetectorCard, ...] = (*CARDS, *SAPIENS2_CARDS, *DETECTOR_CARDS)
 
 
 class CardTableModel(QAbstractTableModel):
     """The official cards, optionally filtered by task, with their install state."""
 
-    COLUMNS = ("Model", "Task", "Size", "Format", "Outputs", "Approx. size", "Installed")
+    COLUMNS = ("Model", "Task", "Size", "Format", "Outputs", "Approx. size", "Installed", "Licence")
+    INSTALLED_COLUMN = 6
     CardRole = Qt.ItemDataRole.UserRole + 1
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._task: str | None = None
-        self._cards: list[ModelCard | DetectorCard] = list(ALL_CARDS)
+        self._cards: list[ModelCard | Sapiens2Card | DetectorCard] = list(ALL_CARDS)
         self._installed: dict[str, Path] = {}
         self._in_use: set[str] = set()
 
@@ -46,16 +49,16 @@ class CardTableModel(QAbstractTableModel):
         self._installed = {c.id: p for c in ALL_CARDS if (p := inventory.path_for(c)) is not None}
         self._in_use = {str(Path(p)) for p in paths_in_use if p}
         if self._cards:
-            column = len(self.COLUMNS) - 1
+            column = self.INSTALLED_COLUMN
             self.dataChanged.emit(self.index(0, column), self.index(len(self._cards) - 1, column))
 
-    def card_at(self, row: int) -> ModelCard | DetectorCard | None:
+    def card_at(self, row: int) -> ModelCard | Sapiens2Card | DetectorCard | None:
         return self._cards[row] if 0 <= row < len(self._cards) else None
 
     def row_of(self, card_id: str) -> int:
         return next((i for i, c in enumerate(self._cards) if c.id == card_id), -1)
 
-    def installed_path(self, card: ModelCard | DetectorCard) -> Path | None:
+    def installed_path(self, card: ModelCard | Sapiens2Card | DetectorCard) -> Path | None:
         return self._installed.get(card.id)
 
     # ---- Qt model
@@ -79,7 +82,8 @@ class CardTableModel(QAbstractTableModel):
         path = self._installed.get(card.id)
         if role == Qt.ItemDataRole.ToolTipRole:
             where = f"\nInstalled: {path}" if path else "\nNot installed"
-            return f"{card.id}\n{card.hf_repo}\n{', '.join(card.filenames)}{where}"
+            licence = f"\nLicence: {card.licence}" if getattr(card, "licence", None) else ""
+            return f"{card.id}\n{card.hf_repo}\n{', '.join(card.filenames)}{where}{licence}"
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         column = index.column()
@@ -99,6 +103,8 @@ class CardTableModel(QAbstractTableModel):
             return f"{shape} ({schema})" if schema else shape
         if column == 5:
             return human_bytes(card.approx_bytes)
+        if column == 7:
+            return getattr(card, "licence", "")
         if path is None:
             return "—"
         return "in use" if str(path) in self._in_use else "yes"

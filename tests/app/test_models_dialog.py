@@ -17,7 +17,7 @@ from app.models.dialog import ModelManagerDialog
 from app.settings import Settings
 from app.workers import JobRunner
 from sapiens_core import hub
-from sapiens_core.cards import CARDS, cards, find_card
+from sapiens_core.cards import CARDS, SAPIENS2_CARDS, cards, find_card
 
 OFFICIAL_POSE = "sapiens_0.3b_goliath_best_goliath_AP_573_torchscript.pt2"  # card pose-0.3b-torchscript
 
@@ -77,13 +77,16 @@ def table_column(dialog, column: int) -> list[str]:
 
 def test_the_table_lists_every_card_and_filters_by_task(make_dialog):
     dialog = make_dialog()
-    assert table_column(dialog, 0) == [c.id for c in CARDS] + ["detector-rtmdet-m"]
+    assert table_column(dialog, 0) == [c.id for c in (*CARDS, *SAPIENS2_CARDS)] + ["detector-rtmdet-m"]
     assert set(table_column(dialog, 6)) == {"—"}  # nothing installed in a fresh models folder
     assert "308×256×192 (goliath_308)" in table_column(dialog, 4)
     task_filter = dialog.findChild(object, "taskFilter")
     task_filter.setCurrentIndex(task_filter.findData("depth"))
     assert table_column(dialog, 0) == [c.id for c in cards(task="depth")]
     assert set(table_column(dialog, 1)) == {"depth"}
+    task_filter.setCurrentIndex(task_filter.findData("pointmap"))  # Sapiens2 only
+    assert table_column(dialog, 0) == [f"sapiens2-pointmap-{s}" for s in ("0.4b", "0.8b", "1b", "5b")]
+    assert set(table_column(dialog, 7)) == {"Sapiens2 License"}
 
 
 def test_import_copies_a_checkpoint_in_and_offers_it_for_its_task(
@@ -270,7 +273,7 @@ def test_the_person_detector_is_listed_downloadable_and_used_as_the_detector(
 
     dialog = make_dialog()
     assert table_column(dialog, 0)[-1] == "detector-rtmdet-m"
-    row = len(CARDS)
+    row = len(CARDS) + len(SAPIENS2_CARDS)
     assert [dialog.table.model().index(row, c).data() for c in (1, 4)] == ["detect", "person boxes"]
 
     official = save_official_pth(random_rtmdet().state_dict(), tmp_path / OFFICIAL_NAME)
