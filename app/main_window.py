@@ -27,6 +27,7 @@ from sapiens_core.schema import class_schema
 
 from .actions import ActionRegistry, ActionSpec
 from .canvas import CanvasScene, CanvasView
+from .canvas.tools.measure import MeasureTool
 from .capture import CapturePanel
 from .editing import DocumentModel
 from .editing.canvas_editor import CanvasEditor
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         self.painter = PaintEditor(self.documents, self.scene, self.view, self.layers, self)
         self.parts_dock = self._dock("Body parts", self.painter.panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(layers_dock, self.parts_dock)
+        # Metric distances on the canvas (pointmap or metric depth); last, so its clicks come first while on.
+        self.measure = MeasureTool(self.view, self.scene, self.documents, self)
         layers_dock.raise_()  # the 3D view builds its cloud only once it is shown
         self.capture_dock = self._dock("Capture", self.capture, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.capture_dock.hide()  # opened by a video, a camera or the View menu
@@ -133,6 +136,7 @@ class MainWindow(QMainWindow):
         self.scene.keypoint_hovered.connect(self.hover_label.setText)
         self.editor.tool.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
         self.painter.controller.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
+        self.measure.message.connect(lambda m: self.statusBar().showMessage(m, 15000))
         self.painter.settled.connect(lambda: self.view3d.set_data(self.current_image, self.annotation))
         pose = PoseInBox(self.documents, self.inference, lambda: self.model_paths().get("pose"), self._device, self)
         self.editor.attach_pose(pose)  # a drawn person's box gets the chosen pose model run inside it
@@ -175,6 +179,7 @@ class MainWindow(QMainWindow):
         self.history_actions.register(self.actions)  # Save (File), Undo and Redo (Edit)
         self.editor.register(self.actions)  # keypoint and person commands (Edit, Person)
         self.painter.register(self.actions)  # the Paint menu: brush, eraser, fills, brush size
+        self.measure.register(self.actions)  # View → Measure distance (M)
         self.workflow.register(self.actions)  # Export (File), the Review menu
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         add(ActionSpec("next", "&Next image", "&View", "D"), lambda: self.files.step(1))

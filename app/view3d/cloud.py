@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sapiens_core.geometry import colors_from_image, colors_from_parts, depth_to_points
+from sapiens_core.geometry import colors_from_image, colors_from_parts, depth_to_points, pointmap_to_points
 from sapiens_core.schema import class_schema
 
 MAX_POINTS = 300_000  # "auto" stride target: ~12 fps at 786k points on software GL, so well above 25 here
@@ -28,6 +28,7 @@ class Cloud:
     points: np.ndarray  # (N, 3) camera frame: x right, y down, z forward
     pixels: np.ndarray  # (N, 2) source pixel (x, y)
     stride: int
+    metric: bool = False  # points in meters (a pointmap), not the relative depth's pixel units
 
 
 def build_cloud(
@@ -40,6 +41,16 @@ def build_cloud(
         stride = max(1, math.ceil(math.sqrt(count / MAX_POINTS)))
     points, pixels = depth_to_points(depth, focal=focal, mask=mask, stride=stride, relief=relief)
     return Cloud(generation, points, pixels, stride)
+
+
+def build_metric_cloud(generation: int, pointmap: np.ndarray, mask: np.ndarray | None, stride: int) -> Cloud:
+    """The pointmap's own metric points (meters): no focal length or relief applies. ``stride`` 0 as above."""
+    if stride == 0:
+        valid = np.isfinite(pointmap).all(axis=2)
+        count = int(np.count_nonzero(valid if mask is None else valid & mask))
+        stride = max(1, math.ceil(math.sqrt(count / MAX_POINTS)))
+    points, pixels = pointmap_to_points(pointmap, mask=mask, stride=stride)
+    return Cloud(generation, points, pixels, stride, metric=True)
 
 
 def display_positions(points: np.ndarray) -> tuple[np.ndarray, float]:

@@ -78,6 +78,11 @@ class View3DControls(QWidget):
         if not allowed and self.color_source == "parts":
             self.color_combo.setCurrentIndex(0)
 
+    def set_metric(self, metric: bool) -> None:
+        """A metric cloud (a pointmap) has its own scale and perspective: focal and relief do not apply."""
+        for spin in (self.focal_spin, self.relief_spin):
+            spin.setEnabled(not metric)
+
     def enable(self, has_points: bool, has_view: bool) -> None:
         self.export_button.setEnabled(has_points)
         self.open3d_button.setEnabled(has_points)

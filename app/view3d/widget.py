@@ -1,5 +1,7 @@
 """The 3D view: the current image's depth as a point cloud to orbit, coloured by the photo or by body part,
-linked back to the 2D canvas (click a point -> ``point_picked(x, y)`` with its source pixel).
+linked back to the 2D canvas (click a point -> ``point_picked(x, y)`` with its source pixel). Where the image has
+a Sapiens2 pointmap, that is shown instead: a metric cloud (meters) that needs no focal length or relief, with the
+focal length the model implies in the status line.
 
 Why it is built this way:
 
@@ -26,7 +28,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QVBoxLayout, QWi
 
 from sapiens_core.geometry import build_point_cloud, write_ply
 
-from .cloud import Cloud, build_cloud, cloud_colors, display_positions, plain_colors, rgba
+from .cloud import Cloud, build_cloud, build_metric_cloud, cloud_colors, display_positions, plain_colors, rgba
 from .controls import View3DControls
 from .display import CloudDisplay
 from .open3d_launcher import Open3DViewers
@@ -174,19 +176,27 @@ class View3DWidget(QWidget):
         self._dirty = False
         self._generation += 1
         doc = self.annotation
-        if doc is None or doc.depth is None:
+        metric = doc is not None and doc.pointmap is not None
+        self.controls.set_metric(metric)  # focal and relief only shape a relative depth's cloud
+        if doc is None or (doc.depth is None and not metric):
             self._cloud_ready(None, "No image yet." if doc is None else "No depth for this image: run a depth model.")
             return
-        build = functools.partial(
-            build_cloud,
-            self._generation,
-            doc.depth,
-            doc.foreground,
-            self.focal_spin.value() * max(doc.depth.shape),
-            self.relief_spin.value(),
-            self.stride_spin.value(),
-        )
-        if self.runner is not None and doc.depth.size > SYNC_PIXELS:
+        if metric:
+            build = functools.partial(
+                build_metric_cloud, self._generation, doc.pointmap, doc.foreground, self.stride_spin.value()
+            )
+        else:
+            build = functools.partial(
+                build_cloud,
+                self._generation,
+                doc.depth,
+                doc.foreground,
+                self.focal_spin.value() * max(doc.depth.shape),
+                self.relief_spin.value(),
+                self.stride_spin.value(),
+            )
+        pixels = doc.pointmap.shape[0] * doc.pointmap.shape[1] if metric else doc.depth.size
+        if self.runner is not None and pixels > SYNC_PIXELS:
             self.status.setText("Building the point cloud…")
             self.runner.start(
                 "3D point cloud",
@@ -207,12 +217,20 @@ class View3DWidget(QWidget):
         if cloud is not None and not len(positions):
             note = "No foreground depth to show."
         self._positions, self._extent, self._note = positions, extent, note
-        self.status.setText(f"{len(positions):,} points, stride {cloud.stride}" if len(positions) else "")
+        self.status.setText(self._describe(cloud, len(positions)) if len(positions) else "")
         self._recolor()
         if self._reset_camera and self.view is not None:
             self.reset_view()
         self._refresh()
         self.cloud_changed.emit(len(positions))
+
+    def _describe(self, cloud: Cloud, count: int) -> str:
+        text = f"{count:,} points, stride {cloud.stride}"
+        if not cloud.metric:
+            return text
+        focal = (self.annotation.models.get("pointmap") or {}).get("focal_length_px") if self.annotation else None
+        implied = f"; focal length implied by the model: {focal:.0f} px" if focal else ""
+        return f"{text}; metric (pointmap, meters){implied}"
 
     def _recolor(self, *_) -> None:
         try:

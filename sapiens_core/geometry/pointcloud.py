@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_RELIEF",
     "default_focal",
     "depth_to_points",
+    "pointmap_to_points",
     "colors_from_image",
     "colors_from_parts",
     "build_point_cloud",
@@ -107,6 +108,29 @@ def depth_to_points(
     pixels[:, 0] = xs
     pixels[:, 1] = ys
     return points, pixels
+
+
+def pointmap_to_points(
+    pointmap: np.ndarray, mask: np.ndarray | None = None, stride: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """The foreground of an (H, W, 3) metric pointmap (Sapiens2) as points: no focal length or relief, the pixels
+    already carry their 3-D position (meters, the same camera frame). A pixel counts where all three values are
+    finite and ``mask`` allows it. Returns ``points`` (N, 3) float32 and ``pixels`` (N, 2) int32, row-major."""
+    pointmap = np.asarray(pointmap)
+    if pointmap.ndim != 3 or pointmap.shape[2] != 3 or not np.issubdtype(pointmap.dtype, np.floating):
+        raise ValueError(f"pointmap must be an (H, W, 3) float array, not {pointmap.dtype} {pointmap.shape}")
+    h, w = pointmap.shape[:2]
+    if mask is not None and (np.shape(mask) != (h, w) or np.asarray(mask).dtype != np.bool_):
+        raise ValueError(f"mask must be a bool array of shape {(h, w)}, not {np.asarray(mask).dtype} {np.shape(mask)}")
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride must be a positive integer, not {stride!r}")
+    sub = pointmap[::stride, ::stride]
+    valid = np.isfinite(sub).all(axis=2)
+    if mask is not None:
+        valid &= np.asarray(mask)[::stride, ::stride]
+    rows, cols = np.nonzero(valid)
+    pixels = np.column_stack([cols * stride, rows * stride]).astype(np.int32)
+    return sub[valid].astype(np.float32), pixels
 
 
 def _check_pixels(pixels: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
