@@ -105,14 +105,8 @@ def predict_video(args: argparse.Namespace, pipeline: Pipeline, video: Path, ste
 
 class _VideoRun:
     def __init__(self, args, pipeline: Pipeline, video: Path, stem: str, reader: VideoReader, boxes):
-        self.args, self.pipeline, self.video, self.stem, self.reader, self.boxes = (
-            args,
-            pipeline,
-            video,
-            stem,
-            reader,
-            boxes,
-        )
+        self.args, self.pipeline, self.reader, self.boxes = args, pipeline, reader, boxes
+        self.video, self.stem = video, stem
         self.tracker = DocumentTracker(TrackerConfig(max_gap=args.max_gap)) if args.track else None
         self.smoother = KeypointSmoother() if args.smooth else None
         self.log = TrackLog(video.name, reader.fps, args.every, reader.frame_count) if args.track else None
