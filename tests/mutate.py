@@ -46,10 +46,13 @@ MODULES: dict[str, list[str]] = {
     ],
     "sapiens_core/io/checkpoints.py": ["tests/core/test_checkpoints.py"],
     "sapiens_core/quick/mapping.py": ["tests/core/test_quick.py"],
+    # The property test (seconds per run) pins nothing the targeted tests miss; it would make each mutant slow.
     "sapiens_core/annotation/edits.py": [
+        "tests/core/test_edits_mutants.py",
         "tests/core/test_edits.py",
         "tests/core/test_edit_macro_drag.py",
-        "tests/core/test_review.py",
+        "--deselect=tests/core/test_edits.py::"
+        "test_any_sequence_undone_is_the_original_and_redone_is_the_edited_document_byte_for_byte",
     ],
     "sapiens_core/annotation/history.py": [
         "tests/core/test_history_steps.py",
