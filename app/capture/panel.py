@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from sapiens_core.video import SourceInfo, source_label
 
@@ -67,12 +67,17 @@ class CapturePanel(QWidget):
         self.snapshot_button.setToolTip("Save the shown frame and its annotation, and add it to the images")
         self.scene = CanvasScene(self)
         self.view = CanvasView(self.scene)
+        self.smooth_check = QCheckBox("Smooth keypoints")
+        self.smooth_check.setToolTip(
+            "Filter each person's keypoints over time (One-Euro, per track): steadier overlays, a little lag"
+        )
         self.message_label = QLabel(objectName="captureMessage", wordWrap=True)
         self.stats_label = QLabel(objectName="captureStats")
 
         buttons = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.step_button, self.stop_button, self.snapshot_button):
             buttons.addWidget(b)
+        buttons.addWidget(self.smooth_check)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.sources)
@@ -88,6 +93,7 @@ class CapturePanel(QWidget):
         self.step_button.clicked.connect(self.step_frame)
         self.stop_button.clicked.connect(self.stop)
         self.snapshot_button.clicked.connect(self.snapshot)
+        self.smooth_check.toggled.connect(lambda on: setattr(self.playback, "smooth", on))
 
     @property
     def message(self) -> str:

@@ -30,6 +30,7 @@ class CapturePlayback(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.realtime = True  # for sessions opened from now on (see ``worker``)
+        self._smooth = False  # One-Euro keypoint smoothing per track (off by default)
         self.models = ModelChoice()
         self.holder = PipelineHolder()
         self.session: CaptureSession | None = None
@@ -48,6 +49,17 @@ class CapturePlayback(QObject):
         return self._dropped_before + (self.session.dropped if self.session else 0)
 
     @property
+    def smooth(self) -> bool:
+        return self._smooth
+
+    @smooth.setter
+    def smooth(self, value: bool) -> None:
+        """Applies to the running session from its next frame, and to sessions opened later."""
+        self._smooth = bool(value)
+        if self.session is not None:
+            self.session.smooth = self._smooth
+
+    @property
     def has_played(self) -> bool:
         """Play was pressed since the open (Start then reads "Resume")."""
         return self._play_token is not None
@@ -57,7 +69,9 @@ class CapturePlayback(QObject):
         self.close()
         self.frames_shown, self._dropped_before, self.shown_index = 0, 0, None
         self._shown_times.clear()
-        session = CaptureSession(source, self.holder, self.models.key, self.models.factory, self.realtime)
+        session = CaptureSession(
+            source, self.holder, self.models.key, self.models.factory, self.realtime, smooth=self._smooth
+        )
         # Bound methods, so Qt drops the connections if this object is deleted first; the slots ask sender()
         # which session spoke, and ignore any but the current one.
         session.opened.connect(self._on_opened)

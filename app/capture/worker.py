@@ -15,6 +15,11 @@ Pacing of video files (``realtime``):
   processed, as fast as inference allows (frame-by-frame analysis, the benchmark, deterministic tests).
 
 Cameras are always real time: holding a camera back would only fill its driver buffer with stale frames.
+
+Persons keep their IDs from frame to frame (``sapiens_core.track``: box IoU and keypoint similarity, a person
+hidden for a few frames comes back with the same ID); ``smooth`` also filters each track's keypoints over time
+(One-Euro), for overlays that do not jitter. A frame that is not after the last one (a seek back, a replay)
+starts the tracks afresh.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from sapiens_core.pipeline import Frame
+from sapiens_core.track import DocumentTracker, KeypointSmoother
 from sapiens_core.video import (
     LatestSlot,
     SourceInfo,
@@ -51,6 +57,9 @@ log = logging.getLogger(__name__)
 CAMERA_FAIL_LIMIT = 20  # consecutive failed camera reads (~1 s) before we call the camera gone
 CAMERA_RETRY_S = 0.05
 POLL_S = 0.1  # how often idle threads look at their stop flag
+# One-Euro for overlays: with beta 0 a person walking 160 px/s trails by ~25 px at 20 fps; beta 0.01 cuts that
+# to ~6 px while still taking about 40 % of the jitter out (measured on a synthetic walk with 3 px noise).
+LIVE_SMOOTHING = {"min_cutoff": 1.0, "beta": 0.01}
 
 
 class ModelLoadError(Exception):
@@ -83,6 +92,7 @@ class CaptureSession(QObject):
         model_key: Any,
         factory: Callable[[], Any] | None,
         realtime: bool = True,
+        smooth: bool = False,
     ):
         super().__init__()
         self.source = source
@@ -94,6 +104,10 @@ class CaptureSession(QObject):
         self.results = LatestSlot()
         self.infer_times: collections.deque = collections.deque(maxlen=1000)  # pipeline.run s (the bench reads)
         self.ready_at: float | None = None  # perf_counter() when the models were loaded
+        self.smooth = smooth  # read by the inference thread per frame: a checkbox may change it while playing
+        self._tracker = DocumentTracker()
+        self._smoother = KeypointSmoother(**LIVE_SMOOTHING)
+        self._last_index: int | None = None
         self._holder = holder
         self._models = (model_key, factory)  # one tuple, swapped whole: the inference thread reads it per frame
         self._commands: queue.Queue = queue.Queue()
@@ -277,10 +291,23 @@ class CaptureSession(QObject):
                 return
             infer_s = time.perf_counter() - t0
             self.infer_times.append(infer_s)
+            if doc is not None:
+                self._follow(doc, index, t_read)
             if self._stop.is_set():
                 return
             if self.results.put(CaptureResult(index, rgb, doc, token, t_read, infer_s)):
                 self.result_ready.emit()
+
+    def _follow(self, doc: Any, index: int, t_read: float) -> None:
+        """Track IDs (and, when asked, smoothed keypoints) for the persons of this frame, in place."""
+        if self._last_index is not None and index <= self._last_index:
+            self._tracker, self._smoother = DocumentTracker(), KeypointSmoother(**LIVE_SMOOTHING)
+        self._last_index = index
+        self._tracker.update_document(doc)
+        if self.smooth:
+            fps = self.info.fps if self.info is not None and not self.is_camera else 0.0
+            # A file's own clock (frames may be dropped, never reordered); a camera's is the read time.
+            self._smoother.smooth(index / fps if fps > 0 else t_read, doc.persons)
 
     def _fail(self, message: str) -> None:
         if not self._stop.is_set():
