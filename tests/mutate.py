@@ -59,6 +59,21 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_edits.py",
         "tests/core/test_edit_macro_drag.py",
     ],
+    # The end-to-end re-run of a model (seconds per run) pins nothing the merge tests miss.
+    "sapiens_core/annotation/tile_edits.py": [
+        "tests/core/test_tile_edits_mutants.py",
+        "tests/core/test_tile_edits.py",
+        "tests/core/test_merge_painted_pixels.py",
+        "--deselect=tests/core/test_merge_painted_pixels.py::"
+        "test_predict_into_a_project_keeps_painted_pixels_and_overwrite_replaces_them",
+    ],
+    "sapiens_core/annotation/merge.py": [
+        "tests/core/test_merge_mutants.py",
+        "tests/core/test_merge_painted_pixels.py",
+        "tests/core/test_project.py",
+        "--deselect=tests/core/test_merge_painted_pixels.py::"
+        "test_predict_into_a_project_keeps_painted_pixels_and_overwrite_replaces_them",
+    ],
     "sapiens_core/annotation/shapes.py": ["tests/core/test_tile_edits.py", "tests/core/test_annotation.py"],
     "sapiens_core/annotation/display.py": ["tests/core/test_display.py", "tests/core/test_render.py"],
     "sapiens_core/annotation/person.py": ["tests/core/test_annotation.py"],
