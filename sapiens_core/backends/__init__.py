@@ -26,13 +26,17 @@ __all__ = [
 ]
 
 
-def open_backend(path: str | Path, task: str | None = None, device: str = "auto") -> Backend:
+def open_backend(path: str | Path, task: str | None = None, device: str = "auto", precision: str = "auto") -> Backend:
     """Detect the format, then construct its backend; CheckpointError / BackendError carry one-line reasons.
 
     ``task`` is required knowledge for TorchScript/ExportedProgram/ONNX (the files do not say) and checked
-    against the weights for ``.pth`` files.
+    against the weights for ``.pth`` files. ``precision``: ``auto`` (the dtype the official scripts use for
+    this file), ``fp32`` or ``bf16`` (see :mod:`.precision`).
     """
     if task is not None and task not in SAPIENS2_TASKS:  # pointmap exists only in Sapiens2
         task_spec(task)  # ValueError for an unknown task name before any heavy loading
     fmt = detect_format(path)
-    return BACKENDS[fmt](path, task=task, device=device)
+    cls = BACKENDS[fmt]
+    if issubclass(cls, TorchBackend):  # ONNX files run in the dtype they were exported in
+        return cls(path, task=task, device=device, precision=precision)
+    return cls(path, task=task, device=device)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,7 +17,9 @@ import torch
 
 from ..errors import BackendError
 from ..task_specs import INPUT_SIZE, TASKS
+from .precision import choose_precision
 
+log = logging.getLogger(__name__)
 BACKENDS: dict[str, type[Backend]] = {}
 # Large batches give no speed-up on a CPU but multiply peak memory (3072-token attention per image).
 CPU_MAX_BATCH = 4
@@ -42,6 +45,7 @@ class Backend(abc.ABC):
     output_channels: int | None
     max_batch: int
     min_batch: int = 1  # a model with a fixed batch > 1 gets zero-padded chunks, as the official demos do
+    accepts_tensors: bool = False  # ``_run`` takes torch tensors as well as numpy arrays
 
     def __init__(self, path: str | Path, task: str | None) -> None:
         self.path = Path(path)
@@ -64,10 +68,15 @@ class Backend(abc.ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path.name} task={self.task} {self.provider}>"
 
-    def _check_input(self, batch: np.ndarray) -> np.ndarray:
-        if not isinstance(batch, np.ndarray) or batch.ndim != 4 or batch.shape[1] != 3 or batch.shape[0] == 0:
-            shape = getattr(batch, "shape", type(batch).__name__)
+    def _check_input(self, batch: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+        arrays = (np.ndarray, torch.Tensor)
+        if not isinstance(batch, arrays) or batch.ndim != 4 or batch.shape[1] != 3 or batch.shape[0] == 0:
+            shape = tuple(getattr(batch, "shape", ())) or type(batch).__name__
             raise ValueError(f"expected a non-empty (B, 3, H, W) numpy batch, got {shape}")
+        if isinstance(batch, torch.Tensor):
+            # A (pinned) CPU tensor from the dataset loader: torch runtimes copy it to the device asynchronously.
+            x = batch.detach().to(torch.float32).contiguous()
+            return x if self.accepts_tensors else x.cpu().numpy()
         x = np.ascontiguousarray(batch, dtype=np.float32)
         return x if x.flags.writeable else x.copy()  # torch.from_numpy warns on read-only (e.g. memory-mapped) arrays
 
@@ -86,18 +95,30 @@ class Backend(abc.ABC):
         return out
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        """(B, 3, H, W) float32, already normalized -> (B, C, h, w) float32 on the CPU."""
+        """(B, 3, H, W) float32, already normalized -> (B, C, h, w) float32 on the CPU.
+
+        Out of device memory, the chunk is retried at half the batch (and ``max_batch`` stays halved) down to one
+        image; only a single image that does not fit is an error.
+        """
         x = self._check_input(batch)
         parts = []
-        for start in range(0, len(x), self.max_batch):
+        start = 0
+        while start < len(x):
             chunk = x[start : start + self.max_batch]
             count = len(chunk)
             if count < self.min_batch:
-                chunk = np.concatenate([chunk, np.zeros((self.min_batch - count, *chunk.shape[1:]), np.float32)])
+                pad = (self.min_batch - count, *chunk.shape[1:])
+                if isinstance(chunk, torch.Tensor):
+                    chunk = torch.cat([chunk, torch.zeros(pad, dtype=chunk.dtype)])
+                else:
+                    chunk = np.concatenate([chunk, np.zeros(pad, np.float32)])
             try:
                 raw = self._run(chunk)
             except (BackendError, ValueError):
                 raise
+            except torch.OutOfMemoryError as error:
+                self._out_of_memory(len(chunk), error)
+                continue
             except Exception as error:
                 text = str(error).strip().splitlines()
                 raise BackendError(
@@ -105,34 +126,52 @@ class Backend(abc.ABC):
                     f"({self.provider}): {text[0][:200] if text else type(error).__name__}"
                 ) from error
             parts.append(self._check_output(raw, len(chunk))[:count])
+            start += count
         out = parts[0] if len(parts) == 1 else np.concatenate(parts)
         if self.output_channels is None:
             self.output_channels = int(out.shape[1])
         return out
 
+    def _out_of_memory(self, size: int, error: BaseException) -> None:
+        """Halve the batch for this chunk and the rest of the run, or fail in one line at the smallest batch."""
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        smallest = max(1, self.min_batch)
+        if size <= smallest:
+            raise BackendError(
+                f"{self.path.name} ran out of memory on a batch of {size} ({self.provider}); "
+                "free the device or use a smaller model"
+            ) from error
+        self.max_batch = max(smallest, size // 2)
+        log.warning("%s: out of memory on a batch of %d; retrying at %d", self.path.name, size, self.max_batch)
+
 
 class TorchBackend(Backend):
     """Runs a torch callable; subclasses set ``_module``, ``_input_dtype`` and ``_autocast``."""
+
+    accepts_tensors = True
 
     def __init__(self, path: str | Path, task: str | None, device: str) -> None:
         super().__init__(path, task)
         self.device = device
         self._module: Any = None
         self._input_dtype = torch.float32
-        self._autocast = False  # bf16 autocast on CUDA: the speed of the bf16 files from fp32 weights
+        self._autocast = False  # fp32 weights autocast to bf16 (--precision bf16, or Sapiens2 on CUDA)
+        self.precision = "fp32"  # what runs: recorded in each document's provenance
 
     def _describe(self, precision: str) -> str:
         return f"torch {self.device} {precision}"
 
+    def _set_precision(self, requested: str, weights: str = "fp32", family: str = "sapiens") -> None:
+        self.precision, self._autocast = choose_precision(requested, weights, self.device, self.path.name, family)
+        self.provider = self._describe("bf16 autocast" if self._autocast else self.precision)
+
     def _run(self, chunk: np.ndarray) -> torch.Tensor:
         if self._module is None:
             raise BackendError(f"{self.path.name} was closed")
-        x = torch.from_numpy(chunk).to(self.device, dtype=self._input_dtype)
-        autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if self._autocast and self.device == "cuda"
-            else contextlib.nullcontext()
-        )
+        x = chunk if isinstance(chunk, torch.Tensor) else torch.from_numpy(chunk)
+        x = x.to(self.device, dtype=self._input_dtype, non_blocking=True)  # asynchronous from pinned memory
+        autocast = torch.autocast(self.device, dtype=torch.bfloat16) if self._autocast else contextlib.nullcontext()
         with torch.inference_mode(), autocast:
             return self._module(x)
 

@@ -66,7 +66,9 @@ def batch_bounds(program: torch.export.ExportedProgram) -> tuple[int, int | None
 class ExportedBackend(TorchBackend):
     format = "exported"
 
-    def __init__(self, path: str | Path, task: str | None = None, device: str = "auto") -> None:
+    def __init__(
+        self, path: str | Path, task: str | None = None, device: str = "auto", precision: str = "auto"
+    ) -> None:
         super().__init__(path, task, resolve_device(device))
         with _captured_export_log() as log:
             try:
@@ -85,9 +87,9 @@ class ExportedBackend(TorchBackend):
         tensors = [*self._module.parameters(), *self._module.buffers()]
         floating = [t.dtype for t in tensors if t.is_floating_point()]
         self._input_dtype = floating[0] if floating else torch.float32
-        precision = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}.get(
+        weights = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}.get(
             self._input_dtype, str(self._input_dtype)
         )
-        self.provider = self._describe(precision)
+        self._set_precision(precision, weights)
         self.min_batch = low
         self.max_batch = max(low, min(default_max_batch(task, self.device), high or 10**9))

@@ -15,7 +15,9 @@ from .device import resolve_device
 class SafetensorsBackend(TorchBackend):
     format = "safetensors"
 
-    def __init__(self, path: str | Path, task: str | None = None, device: str = "auto") -> None:
+    def __init__(
+        self, path: str | Path, task: str | None = None, device: str = "auto", precision: str = "auto"
+    ) -> None:
         super().__init__(path, task, resolve_device(device))
         model = model_for_state_dict(load_safetensors(self.path), task=task, source=self.path.name)
         self.family = getattr(model, "family", "sapiens")
@@ -24,8 +26,7 @@ class SafetensorsBackend(TorchBackend):
         self.task = model.task
         self.output_channels = model.num_outputs
         # bf16 on CUDA is the documented default for Sapiens2 (trained in bf16); fp32 on the CPU.
-        self._autocast = self.device == "cuda"
-        self.provider = self._describe("bf16 autocast" if self._autocast else "fp32")
+        self._set_precision(precision, "fp32", self.family)
         self.max_batch = default_max_batch(self.task, self.device)
 
     def close(self) -> None:

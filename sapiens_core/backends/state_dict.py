@@ -15,7 +15,9 @@ from .device import resolve_device
 class StateDictBackend(TorchBackend):
     format = "pth"
 
-    def __init__(self, path: str | Path, task: str | None = None, device: str = "auto") -> None:
+    def __init__(
+        self, path: str | Path, task: str | None = None, device: str = "auto", precision: str = "auto"
+    ) -> None:
         super().__init__(path, task, resolve_device(device))
         state_dict, self.meta = load_checkpoint(self.path)
         model = model_for_state_dict(state_dict, task=task, source=self.path.name)
@@ -24,8 +26,7 @@ class StateDictBackend(TorchBackend):
         self._module = self.model
         self.task = model.task
         self.output_channels = model.num_outputs
-        self._autocast = self.device == "cuda"
-        self.provider = self._describe("bf16 autocast" if self._autocast else "fp32")
+        self._set_precision(precision, "fp32", self.family)  # fp32 weights: fp32 unless asked (v1), bf16 on CUDA (v2)
         self.max_batch = default_max_batch(self.task, self.device)
 
     def close(self) -> None:

@@ -15,7 +15,9 @@ from .device import resolve_device
 class TorchScriptBackend(TorchBackend):
     format = "torchscript"
 
-    def __init__(self, path: str | Path, task: str | None = None, device: str = "auto") -> None:
+    def __init__(
+        self, path: str | Path, task: str | None = None, device: str = "auto", precision: str = "auto"
+    ) -> None:
         super().__init__(path, task, resolve_device(device))
         try:
             module = torch.jit.load(str(self.path), map_location=self.device)
@@ -26,7 +28,6 @@ class TorchScriptBackend(TorchBackend):
                 f"({text[0][:160] if text else type(error).__name__})"
             ) from None
         self._module = module.eval()
-        # fp32 weights; on CUDA, bf16 autocast gives the speed of the bf16 files without a second download.
-        self._autocast = self.device == "cuda"
-        self.provider = self._describe("bf16 autocast" if self._autocast else "fp32")
+        # fp32 weights, run at fp32 as the official demos do; --precision bf16 autocasts them for speed.
+        self._set_precision(precision)
         self.max_batch = default_max_batch(task, self.device)
