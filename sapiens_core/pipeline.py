@@ -95,6 +95,8 @@ class TaskModel:
             "device": self.backend.device,
             "provider": self.backend.provider,
         }
+        if getattr(self.backend, "precision", None):  # the dtype that ran (fp32 unless asked, or a bf16 file)
+            info["precision"] = self.backend.precision
         if self.pose is not None:
             info.update(self.pose.provenance())
         if self.card:
@@ -126,6 +128,7 @@ class Pipeline:
         paths: Mapping[str, str | Path | None],
         device: str = "auto",
         detector: PersonDetector | None = None,
+        precision: str = "auto",
         **options,
     ) -> Pipeline:
         """Open one checkpoint per task (``{"pose": path, "seg": None, ...}``); a bad file raises a SapiensError.
@@ -145,7 +148,7 @@ class Pipeline:
                     quick = QuickPose()
                     models[task] = TaskModel(task, quick, pose=quick)
                     continue
-                backend = open_backend(path, task=task, device=device)
+                backend = open_backend(path, task=task, device=device, precision=precision)
                 models[task] = TaskModel(task, backend, card_for_path(path))
         except BaseException:
             for m in models.values():
@@ -187,7 +190,9 @@ class Pipeline:
         if task == "seg" and channels > 256:
             raise BackendError(f"{name}: gives {channels} classes; a class map holds at most 256")
 
-    def run(self, frames: list[Frame]) -> list[Annotation]:
+    def run(self, frames: list[Frame], prepared: Mapping | None = None) -> list[Annotation]:
+        """One document per frame. ``prepared["v1"]``: the frames' v1 dense input made ahead (the dataset loader
+        makes it in worker processes), a (B, 3, 1024, 768) array or tensor."""
         docs = [
             Annotation(
                 image_path=f.path,
@@ -206,7 +211,7 @@ class Pipeline:
         if not frames:
             return docs
         dense = [t for t in DENSE_TASKS if t in self.models]
-        shared: dict = {}  # v1's bilinear resize, made once for every v1 dense model
+        shared: dict = dict(prepared or {})  # v1's bilinear resize, made once for every v1 dense model
         if "seg" in self.models:  # first: its foreground may give the boxes, and masks depth and normals
             self._run_dense("seg", frames, docs, shared)
         pose = self.models.get("pose")

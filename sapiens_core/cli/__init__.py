@@ -1,4 +1,4 @@
-"""Command line: ``python -m sapiens_core predict|export|import|stats|models``.
+"""Command line: ``python -m sapiens_core predict|merge|export|import|stats|models``.
 
 Exit status: 0 all inputs succeeded, 1 some inputs failed (each named on stderr), 2 usage or model
 error (one clear line, no traceback).
@@ -13,6 +13,7 @@ import sys
 from ..errors import SapiensError
 from . import export as export_cmd
 from . import importing as import_cmd
+from . import merge as merge_cmd
 from . import models as models_cmd
 from . import predict as predict_cmd
 from . import stats as stats_cmd
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens, for bug reports")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (predict_cmd, export_cmd, import_cmd, stats_cmd, models_cmd):
+    for command in (predict_cmd, merge_cmd, export_cmd, import_cmd, stats_cmd, models_cmd):
         command.add_parser(sub)
     return parser
 

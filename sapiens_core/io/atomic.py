@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_path"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_path", "is_temp_name", "remove_stale_temps"]
+
+# What ``_temp_name`` makes: ".<stem>.<16 hex digits>.tmp<suffix>".
+_TEMP_NAME = re.compile(r"^\..*\.[0-9a-f]{16}\.tmp(\.[^.]*)?$")
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray | memoryview) -> None:
@@ -68,6 +73,36 @@ def _temp_name(target: Path) -> Path:
         if not os.path.lexists(tmp):
             return tmp
     raise FileExistsError(errno.EEXIST, "could not find a free temporary name", str(target))
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is one of our temporary names (a writer killed before its rename leaves one behind)."""
+    return bool(_TEMP_NAME.match(name))
+
+
+def remove_stale_temps(folder: str | os.PathLike, older_than_s: float = 120.0) -> list[Path]:
+    """Remove our temporary files in ``folder`` (not recursive) untouched for ``older_than_s`` seconds.
+
+    A temporary file lives only while one file is written (seconds), so one that has not changed for minutes
+    belongs to a writer that was killed; the age keeps a writer of this very moment (another process writing
+    into the same folder) safe. Returns what was removed; files that vanish or resist are left to the next run.
+    """
+    removed = []
+    limit = time.time() - older_than_s
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not is_temp_name(entry.name):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < limit:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 def _copy_mode_of_existing(target: Path, tmp: Path) -> None:
