@@ -80,7 +80,11 @@ MODULES: dict[str, list[str]] = {
     "sapiens_core/annotation/layers.py": ["tests/core/test_annotation.py"],
     "sapiens_core/annotation/document.py": ["tests/core/test_annotation.py"],
     "sapiens_core/export/coco.py": ["tests/core/test_export_coco.py"],
-    "sapiens_core/export/masks.py": ["tests/core/test_export_masks.py", "tests/core/test_format_masks.py"],
+    "sapiens_core/export/masks.py": [
+        "tests/core/test_export_masks_mutants.py",
+        "tests/core/test_export_masks.py",
+        "tests/core/test_format_masks.py",
+    ],
     "sapiens_core/export/labelme.py": ["tests/core/test_format_labelme.py"],
     "sapiens_core/export/depth_normal.py": ["tests/core/test_format_depth_normal.py"],
     "sapiens_core/export/sapiens_lite.py": ["tests/core/test_format_sapiens_lite.py"],
