@@ -34,6 +34,7 @@ from sapiens_core.export import (
 )
 from sapiens_core.io.images import read_image
 from sapiens_core.schema import ClassSchema, KeypointSchema, class_schema, keypoint_schema
+from sapiens_core.schema.class_maps import convert_class_map
 from sapiens_core.tasks import box_to_center_scale, crop_person, image_to_crop, normalize
 from sapiens_core.tasks.udp_codec import UDPHeatmapCodec
 
@@ -99,10 +100,17 @@ def _category_names(path: Path) -> list | None:
 
 
 def read_source(
-    path: Path, task: str, schema: KeypointSchema | None, images_dir: Path | None = None, human_only: bool = False
+    path: Path,
+    task: str,
+    schema: KeypointSchema | None,
+    images_dir: Path | None = None,
+    human_only: bool = False,
+    class_set: str = "sapiens_28",
 ) -> DataSource:
     """Read a training file; images without what ``task`` needs are skipped. ``human_only`` keeps only
     keypoints a person placed or checked (``keypoint_sources`` 1), not model predictions left as they were.
+    Part maps are converted to ``class_set`` from the class set each image names (v1 data trains a Sapiens2
+    29-class head and the other way round, through ``sapiens_core.schema.class_maps``).
 
     Which file: for pose, one whose keypoint category lists exactly the training schema's names (in order) is
     plain COCO in that schema, read as it is, so points Goliath lacks get labels too; any other file is
@@ -141,9 +149,13 @@ def read_source(
                 box = person.box if person.box is not None else person.labeled_box()
                 source.samples.append(PoseSample(item.image_path, index, keypoints, labeled, np.asarray(box)))
         elif item.layers.get(layer_name) is not None:
-            source.samples.append(
-                DenseSample(item.image_path, index, item.layers[layer_name], item.layers.get("foreground"))
-            )
+            layer = item.layers[layer_name]
+            if task == "seg":
+                try:
+                    layer = convert_class_map(layer, item.class_schema or "sapiens_28", class_set)
+                except KeyError as error:
+                    raise SapiensError(f"{item.source}: {error.args[0]}") from None
+            source.samples.append(DenseSample(item.image_path, index, layer, item.layers.get("foreground")))
     if not source.samples:
         raise SapiensError(f"{Path(path).name} has no {task} labels to train on")
     return source

@@ -11,18 +11,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
+from torch import nn
 
-from sapiens_core.io.checkpoints import load_checkpoint
-from sapiens_core.nn import SMALL_ARCHS, SapiensModel, build_model, get_arch
-from sapiens_core.nn.arch import ARCHS
 from sapiens_core.task_specs import TASK_NAMES
 
-ARCH_CHOICES = tuple(f"sapiens_{name}" for name in (*ARCHS, *SMALL_ARCHS))
+from .models import ARCH_CHOICES, build_training_model, resolve_arch
+
+__all__ = ["ARCH_CHOICES", "meta_model", "shape_lines", "state_dict_diff"]
 
 
-def meta_model(task: str, arch: str, num_outputs: int | None = None) -> SapiensModel:
+def meta_model(task: str, arch: str, num_outputs: int | None = None) -> nn.Module:
     with torch.device("meta"):
-        return build_model(task, get_arch(arch), num_outputs=num_outputs)
+        return build_training_model(task, resolve_arch(arch), num_outputs=num_outputs)
 
 
 def shape_lines(state: Mapping[str, torch.Tensor]) -> list[str]:
@@ -57,8 +57,8 @@ def add_parser(sub) -> None:
     q = sub.add_parser(
         "inspect",
         help="list a checkpoint's keys and its diff against an architecture",
-        description="Load a .pth safely (nothing in it is executed), list key<TAB>shape, and with --arch and "
-        "--task the keys missing, unexpected or of another shape than the architecture's.",
+        description="Load a .pth or .safetensors safely (nothing in it is executed), list key<TAB>shape, and "
+        "with --arch and --task the keys missing, unexpected or of another shape than the architecture's.",
     )
     q.add_argument("checkpoint", type=Path, metavar="CKPT")
     q.add_argument("--arch", choices=ARCH_CHOICES)
@@ -76,7 +76,9 @@ def run_describe(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    state, meta = load_checkpoint(args.checkpoint)
+    from .init import read_weights  # init builds on this module's diff
+
+    state, meta = read_weights(args.checkpoint)
     print("\n".join(shape_lines(state)))
     if meta:
         print(f"# meta keys\t{', '.join(sorted(map(str, meta)))}")

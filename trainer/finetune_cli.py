@@ -16,11 +16,13 @@ from .describe import ARCH_CHOICES
 PER_INVOCATION = ("resume", "stop_after")
 HELP = {
     "task": "what to train",
-    "arch": "model size (sapiens_tiny: 2 layers, embed 64, for tests and CPU demos)",
+    "arch": "model family and size: sapiens_0.3b..2b (v1) or sapiens2_0.4b..5b (Sapiens2; 5b needs --fsdp); "
+    "sapiens_tiny / sapiens2_tiny are toy sizes for tests and CPU demos",
     "data": "training annotations: a coco-goliath308 export (python -m sapiens_core export --format coco-goliath308)",
     "val": "held-out coco-goliath308 file, evaluated before the first step and after every epoch",
     "images": "folder the image names in --data/--val are relative to (default: the file's folder)",
-    "init": "official task .pth, official pretrain _clean.pth, or a checkpoint of this trainer (omit: random)",
+    "init": "official task .pth, official pretrain _clean.pth, a Sapiens2 .safetensors (pretrain or task file, "
+    "original layout), or a checkpoint of this trainer (omit: random)",
     "out": "run folder: config.json, metrics.jsonl, last.pth, final.pth",
     "keypoints": "pose keypoint set: a schema JSON (sapiens_core's format) or a shipped set name",
     "lr": "base learning rate (default: the recipe's, e.g. 5e-5 Goliath pose, 5e-4 otherwise)",

@@ -1,9 +1,12 @@
 """Where a run's weights come from (``--init``): an official task ``.pth``, an official pretrain ``_clean.pth``, a
-checkpoint this trainer wrote, or nothing (random, for tests).
+Sapiens2 ``.safetensors`` in the original layout (pretrain backbone or task file), a checkpoint this trainer
+wrote, or nothing (random, for tests).
 
-Every file goes through sapiens_core's safe loader (torch's weights_only unpickler with a short allow-list):
-nothing in a checkpoint is executed. A task checkpoint must fit the architecture key for key; the one allowed
-difference is the pose head's last layer when the keypoint set changes, whose rows are copied by point name.
+Every file goes through a loader that runs no code: safetensors holds raw tensors only, and ``.pth`` files go
+through sapiens_core's safe loader (torch's weights_only unpickler with a short allow-list). The file's family
+(told by its keys) must be the run's: a v1 file does not initialise a Sapiens2 network or the other way round.
+A task checkpoint must fit the architecture key for key; the one allowed difference is the pose head's last
+layer when the keypoint set changes, whose rows are copied by point name.
 """
 
 from __future__ import annotations
@@ -16,27 +19,20 @@ from torch import nn
 
 from sapiens_core.errors import CheckpointError
 from sapiens_core.io.checkpoints import load_checkpoint
+from sapiens_core.io.safetensors_files import load_safetensors, looks_like_safetensors
 from sapiens_core.nn import SapiensModel, load_pretrained_backbone
+from sapiens_core.nn.family import family_of_keys
+from sapiens_core.nn.sapiens2_model import key_mismatch
 from sapiens_core.schema import KeypointSchema, keypoint_schema_for_count
 
 from .describe import state_dict_diff
+from .models import V2, family_of, final_conv_name, init_fresh_head
+
+__all__ = ["init_fresh_head", "is_pretrain", "load_init", "read_weights"]
 
 
-def init_fresh_head(model: SapiensModel) -> None:
-    """The official head inits (spec §5.2): pose Normal(0, 0.001) on every conv; seg/depth/normal Normal(0, 0.01) on
-    conv_seg, torch's defaults elsewhere. Biases 0."""
-    head = model.task_head
-    convs = [m for m in head.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    targets = convs if model.task == "pose" else [head.conv_seg]
-    std = 0.001 if model.task == "pose" else 0.01
-    for module in targets:
-        nn.init.normal_(module.weight, std=std)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-
-
-def _final_keys(model: SapiensModel) -> tuple[str, str]:
-    stem = "head.final_layer" if model.task == "pose" else "decode_head.conv_seg"
+def _final_keys(model: nn.Module) -> tuple[str, str]:
+    stem = final_conv_name(model)
     return f"{stem}.weight", f"{stem}.bias"
 
 
@@ -67,19 +63,58 @@ def _source_names(state: Mapping[str, torch.Tensor], meta: dict, key: str) -> tu
 
 
 def is_pretrain(state: Mapping[str, torch.Tensor]) -> bool:
-    """A backbone without a head: ``_clean.pth`` (no prefix) or a raw MAE checkpoint (``backbone.`` + neck)."""
+    """A backbone without a head: ``_clean.pth`` / a Sapiens2 pretrain file (no prefix) or a raw MAE checkpoint
+    (``backbone.`` + neck)."""
     if "patch_embed.projection.weight" in state:
         return True
     return not any(k.startswith(("head.", "decode_head.")) for k in state)
 
 
+def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(state dict, meta) of a ``.pth`` or a ``.safetensors`` (told by its bytes, not its name)."""
+    if not path.is_file():
+        raise CheckpointError(f"{path.name} does not exist or is not a file")
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if looks_like_safetensors(head, path.stat().st_size):
+        return load_safetensors(path), {}
+    return load_checkpoint(path)
+
+
+def _check_family(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path) -> None:
+    found, wanted = family_of_keys(state), family_of(model)
+    if found is not None and found != wanted:
+        flag = "sapiens2_SIZE" if found == V2 else "sapiens_SIZE"
+        names = {V2: "a Sapiens2", "sapiens": "a Sapiens v1"}
+        raise CheckpointError(
+            f"{path.name} is {names[found]} checkpoint and the run trains {names[wanted]} model; use --arch {flag}"
+        )
+
+
+def _load_v2_backbone(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path) -> int:
+    """A Sapiens2 pretrain file (no prefix, as released) or any file's ``backbone.*`` into the backbone, strictly;
+    returns how many keys were left out (a head or anything else outside the backbone)."""
+    prefixed = any(k.startswith("backbone.") for k in state)
+    weights = {k.removeprefix("backbone."): v for k, v in state.items() if not prefixed or k.startswith("backbone.")}
+    mismatch = key_mismatch(model.backbone, weights)
+    if mismatch:
+        arch = model.arch.name
+        raise CheckpointError(f"{path.name} does not fit the Sapiens2 {arch} backbone; {mismatch.describe()}")
+    model.backbone.load_state_dict(weights, strict=True)
+    return len(state) - len(weights)
+
+
 def load_init(model: SapiensModel, path: Path, schema: KeypointSchema | None = None) -> str:
     """Fill ``model`` from ``path``; returns a one-line description of what was loaded. Raises CheckpointError."""
-    state, meta = load_checkpoint(path)
+    state, meta = read_weights(path)
+    _check_family(model, state, path)
     if is_pretrain(state):
-        ignored = load_pretrained_backbone(model, state, source=path.name)
+        if family_of(model) == V2:
+            ignored = _load_v2_backbone(model, state, path)
+        else:
+            ignored = len(load_pretrained_backbone(model, state, source=path.name))
         init_fresh_head(model)
-        return f"pretrain backbone from {path.name} (fresh head; ignored {len(ignored)} keys)"
+        return f"pretrain backbone from {path.name} (fresh head; ignored {ignored} keys)"
     expected = model.state_dict()
     weight_key, bias_key = _final_keys(model)
     diff = state_dict_diff(expected, state)

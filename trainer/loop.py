@@ -22,7 +22,6 @@ from tqdm import tqdm
 
 from sapiens_core.errors import SapiensError
 from sapiens_core.io.atomic import atomic_write_text
-from sapiens_core.nn import build_model, get_arch
 from sapiens_core.schema import class_schema
 
 from . import distributed, sharded, tensorboard_log
@@ -31,8 +30,9 @@ from .checkpoint import FINAL_NAME, LAST_NAME, load_trainer_checkpoint, rng_stat
 from .config import CONFIG_NAME, RunConfig
 from .data import SapiensDataset, read_source
 from .evaluate import evaluate
-from .init import init_fresh_head, load_init
+from .init import load_init
 from .losses import task_loss
+from .models import build_training_model, init_fresh_head, resolve_arch
 from .optim import build_optimizer, build_scheduler, default_layer_decay, default_lr
 from .schemas import load_training_schema, schema_to_dict
 from .spike import SpikeGuard, default_factor
@@ -90,7 +90,8 @@ class Trainer:
         self.dist = distributed.setup(cfg.device)
         self.run_dir = Path(cfg.out)
         self.schema = load_training_schema(cfg.keypoints) if cfg.task == "pose" else None
-        self.classes = class_schema("sapiens_28")
+        self.arch = resolve_arch(cfg.arch)
+        self.classes = class_schema(self.arch.class_set)  # 28 parts for v1, 29 for Sapiens2 (data is converted)
         self.autocast = self.dist.device.type == "cuda" and cfg.bf16
         self._build_data()
         self._build_model()
@@ -115,11 +116,12 @@ class Trainer:
         images = Path(cfg.images) if cfg.images else None
         augment = AUGMENT_BY_TASK[cfg.task] if cfg.augment else AugmentConfig.off()
         common = dict(input_size=cfg.input_size, keypoints=self.schema, classes=self.classes, sigma=cfg.sigma)
-        train = read_source(Path(cfg.data), cfg.task, self.schema, images, cfg.only_human_labels)
+        classes = self.classes.name
+        train = read_source(Path(cfg.data), cfg.task, self.schema, images, cfg.only_human_labels, classes)
         self.train_set = SapiensDataset(train, cfg.task, augment=augment, seed=cfg.seed, **common)
         self.val_set = None
         if cfg.val:
-            val = read_source(Path(cfg.val), cfg.task, self.schema, images, cfg.only_human_labels)
+            val = read_source(Path(cfg.val), cfg.task, self.schema, images, cfg.only_human_labels, classes)
             self.val_set = SapiensDataset(val, cfg.task, augment=AugmentConfig.off(), **common)
         from .sampler import ResumableBatchSampler
 
@@ -129,19 +131,19 @@ class Trainer:
 
     def _build_model(self) -> None:
         cfg = self.cfg
-        self.arch = get_arch(cfg.arch)
         outputs = len(self.schema) if self.schema is not None else None
         torch.manual_seed(cfg.seed)  # the same random head on every rank
-        model = build_model(cfg.task, self.arch, num_outputs=outputs)
+        model = build_training_model(cfg.task, self.arch, num_outputs=outputs)
         init_fresh_head(model)
         self.init_note = "random initialisation"
         if cfg.init and not cfg.resume:
             self.init_note = load_init(model, Path(cfg.init), self.schema)
         keypoint_set = self.schema.name if self.schema is not None else None
         self.lr = cfg.lr if cfg.lr is not None else default_lr(cfg.task, keypoint_set)
-        size = self.arch.name
         self.layer_decay = (
-            cfg.layer_decay if cfg.layer_decay is not None else default_layer_decay(cfg.task, size, keypoint_set)
+            cfg.layer_decay
+            if cfg.layer_decay is not None
+            else default_layer_decay(cfg.task, self.arch.size, keypoint_set, self.arch.family)
         )
         self.model = wrap_model(model.to(self.dist.device), cfg, self.dist)
 
@@ -155,7 +157,8 @@ class Trainer:
             "rng": rng_state(),
             "config": json.loads(self.cfg.to_json()),
             "task": self.cfg.task,
-            "arch": self.arch.name,
+            "arch": self.arch.size if self.arch.family == "sapiens" else self.arch.name,  # v1: as before
+            "family": self.arch.family,
             "init": self.cfg.init,
             "history": self.history[-50:],
             "spike_guard": self.spikes.state_dict(),

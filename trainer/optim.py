@@ -1,8 +1,10 @@
 """AdamW with layer-wise LR decay and the warmup + schedule of the official recipes (spec §6.1-6.5).
 
-Groups as mmengine's LayerDecayOptimWrapper: with L blocks there are L+2 layer ids, 0 for patch_embed / pos_embed,
-i+1 for block i, L+1 for everything else (final norm, head); lr scale = rate^(L+1-id). No weight decay on 1-D
-parameters, biases or pos_embed.
+Groups as mmengine's LayerDecayOptimWrapper: with L blocks there are L+2 layer ids, 0 for the embeddings (v1
+patch_embed / pos_embed / cls_token; Sapiens2 patch_embed / cls_token / storage_tokens), i+1 for block i (v1
+``backbone.layers.i``, Sapiens2 ``backbone.blocks.i``), L+1 for everything else (final norm, head); lr scale =
+rate^(L+1-id). No weight decay on 1-D parameters, biases or learned position/prefix tokens (pos_embed, and
+Sapiens2's cls and storage tokens, which have no position embedding to share that role with).
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ POSE_DECAY = {("goliath_308", "1b"): 0.95, ("coco_wholebody_133", "0.3b"): 0.75,
 BASE_LR = {"pose/goliath_308": 5e-5, "pose": 5e-4, "seg": 5e-4, "depth": 5e-4, "normal": 5e-4}
 
 
-def default_layer_decay(task: str, size: str, keypoint_set: str | None = None) -> float:
+def default_layer_decay(task: str, size: str, keypoint_set: str | None = None, family: str = "sapiens") -> float:
+    if family == "sapiens2":  # one rate per size for every task (trainer.models)
+        from .models import default_v2_layer_decay
+
+        return default_v2_layer_decay(size) or DEFAULT_DECAY
     if task == "pose":
         return POSE_DECAY.get((keypoint_set, size), DEFAULT_DECAY)
     return DEFAULT_DECAY
@@ -29,11 +35,13 @@ def default_lr(task: str, keypoint_set: str | None = None) -> float:
     return BASE_LR.get(f"{task}/{keypoint_set}", BASE_LR[task])
 
 
-_BLOCK = re.compile(r"^backbone\.layers\.(\d+)\.")
+_BLOCK = re.compile(r"^backbone\.(?:layers|blocks)\.(\d+)\.")
+_EMBEDDINGS = ("backbone.patch_embed", "backbone.pos_embed", "backbone.cls_token", "backbone.storage_tokens")
+_NO_DECAY_NAMES = ("pos_embed", "cls_token", "storage_tokens")
 
 
 def layer_id(name: str, num_layers: int) -> int:
-    if name.startswith(("backbone.patch_embed", "backbone.pos_embed", "backbone.cls_token")):
+    if name.startswith(_EMBEDDINGS):
         return 0
     match = _BLOCK.match(name)
     return int(match.group(1)) + 1 if match else num_layers + 1
@@ -45,7 +53,7 @@ def param_groups(model: nn.Module, num_layers: int, lr: float, weight_decay: flo
         if not param.requires_grad:
             continue
         lid = layer_id(name.removeprefix("module."), num_layers)
-        no_decay = param.ndim == 1 or name.endswith(".bias") or "pos_embed" in name
+        no_decay = param.ndim == 1 or name.endswith(".bias") or any(n in name for n in _NO_DECAY_NAMES)
         group = groups.setdefault(
             (lid, no_decay),
             {

@@ -35,6 +35,8 @@ from torch.distributed.checkpoint.state_dict import (
 
 from sapiens_core.errors import SapiensError
 
+from .models import transformer_blocks
+
 SHARDED_DIR = "sharded"
 
 
@@ -42,7 +44,7 @@ def shard_model(model: nn.Module) -> nn.Module:
     """One ``fully_shard`` per transformer block, then the root: the root's unit keeps what no block owns."""
     from torch.distributed.fsdp import fully_shard
 
-    for layer in model.backbone.layers:
+    for layer in transformer_blocks(model):  # v1 layers or Sapiens2 blocks (5B only fits sharded)
         fully_shard(layer)
     fully_shard(model)
     return model

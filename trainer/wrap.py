@@ -12,15 +12,17 @@ from torch.utils.checkpoint import checkpoint
 
 from sapiens_core.errors import SapiensError
 
+from .models import transformer_blocks
 
-def _checkpointed(forward, x):
-    return checkpoint(forward, x, use_reentrant=False)
+
+def _checkpointed(forward, *args):
+    return checkpoint(forward, *args, use_reentrant=False)  # a Sapiens2 block also takes the RoPE tables
 
 
 def enable_activation_checkpointing(model: nn.Module) -> None:
     """Recompute each transformer block in the backward pass: activation memory of one block instead of all.
     The block's ``forward`` is replaced on the instance, so no wrapper module changes the state-dict keys."""
-    for layer in model.backbone.layers:
+    for layer in transformer_blocks(model):
         layer.forward = functools.partial(_checkpointed, layer.forward)
 
 
