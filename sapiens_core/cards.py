@@ -271,7 +271,8 @@ class TrainedCard:
         return self.data.get("class_schema")
 
     def describe(self) -> dict:
-        keys = ("task", "arch", "base_checkpoint", "epochs", "steps", "final_metrics")
+        # family and licence: a model finetuned from Sapiens2 weights stays under the Sapiens2 License.
+        keys = ("task", "arch", "family", "licence", "base_checkpoint", "epochs", "steps", "final_metrics")
         return {"card": "trained", **{k: self.data[k] for k in keys if k in self.data}}
 
 

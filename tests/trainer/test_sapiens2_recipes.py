@@ -167,3 +167,16 @@ def test_fsdp_shards_every_sapiens2_block(tmp_path):
         assert all(p.grad is not None for p in model.parameters())
     finally:
         dist.destroy_process_group()
+
+
+def test_a_model_finetuned_from_sapiens2_weights_carries_the_licence(one_image_export, tmp_path):
+    from sapiens_core.cards import read_trained_card
+
+    torch.manual_seed(2)
+    task_file = tmp_path / "sapiens2_tiny_normal.safetensors"
+    _save(build_training_model("normal", TINY2).state_dict(), task_file)
+    run = tmp_path / "run"
+    finetune(tiny_config(one_image_export, run, task="normal", arch="sapiens2_tiny", init=str(task_file)))
+    model_path, card_path = export_model(run, None, tmp_path / "models")
+    assert json.loads(card_path.read_text())["licence"] == "Sapiens2 License"
+    assert read_trained_card(model_path).describe()["licence"] == "Sapiens2 License"
