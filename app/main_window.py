@@ -33,6 +33,7 @@ from .editing import DocumentModel
 from .editing.canvas_editor import CanvasEditor
 from .editing.history_actions import HistoryActions
 from .editing.locations import document_path, is_fallback, open_project
+from .editing.metric_depth import MetricDepthAction
 from .editing.model_output import ModelOutput
 from .editing.paint_editor import PaintEditor
 from .editing.pose_in_box import PoseInBox
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(layers_dock, self.parts_dock)
         # Metric distances on the canvas (pointmap or metric depth); last, so its clicks come first while on.
         self.measure = MeasureTool(self.view, self.scene, self.documents, self)
+        self.metric_depth = MetricDepthAction(self.documents, self)  # View → Make depth metric… (v1 depth)
         layers_dock.raise_()  # the 3D view builds its cloud only once it is shown
         self.capture_dock = self._dock("Capture", self.capture, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.capture_dock.hide()  # opened by a video, a camera or the View menu
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
         self.editor.tool.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
         self.painter.controller.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
         self.measure.message.connect(lambda m: self.statusBar().showMessage(m, 15000))
+        self.metric_depth.message.connect(lambda m: self.statusBar().showMessage(m, 15000))
         self.painter.settled.connect(lambda: self.view3d.set_data(self.current_image, self.annotation))
         pose = PoseInBox(self.documents, self.inference, lambda: self.model_paths().get("pose"), self._device, self)
         self.editor.attach_pose(pose)  # a drawn person's box gets the chosen pose model run inside it
@@ -180,6 +183,7 @@ class MainWindow(QMainWindow):
         self.editor.register(self.actions)  # keypoint and person commands (Edit, Person)
         self.painter.register(self.actions)  # the Paint menu: brush, eraser, fills, brush size
         self.measure.register(self.actions)  # View → Measure distance (M)
+        self.metric_depth.register(self.actions)  # View → Make depth metric… (Shift+M)
         self.workflow.register(self.actions)  # Export (File), the Review menu
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         add(ActionSpec("next", "&Next image", "&View", "D"), lambda: self.files.step(1))
