@@ -2,4 +2,5 @@
 
 from .cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when multiprocessing imports it again in a worker process
+    raise SystemExit(main())

@@ -25,6 +25,14 @@ BACKENDS: dict[str, type[Backend]] = {}
 CPU_MAX_BATCH = 4
 
 
+def file_named(text: str, path: Path) -> str:
+    """A runtime's message with our file named by its name only: users share these lines, and a full path shows
+    where their data lives (ONNX Runtime writes "Load model from /home/.../x.onnx failed")."""
+    for form in {str(path), str(Path(path).absolute()), str(Path(path).resolve())}:
+        text = text.replace(form, Path(path).name)
+    return text
+
+
 def register_backend(cls: type[Backend]) -> type[Backend]:
     BACKENDS[cls.format] = cls
     return cls
@@ -120,7 +128,7 @@ class Backend(abc.ABC):
                 self._out_of_memory(len(chunk), error)
                 continue
             except Exception as error:
-                text = str(error).strip().splitlines()
+                text = file_named(str(error), self.path).strip().splitlines()
                 raise BackendError(
                     f"{self.path.name} failed on a {tuple(chunk.shape)} batch "
                     f"({self.provider}): {text[0][:200] if text else type(error).__name__}"

@@ -12,7 +12,7 @@ import torch
 from torch.export.passes import move_to_device_pass
 
 from ..errors import CheckpointError
-from .base import TorchBackend, default_max_batch, register_backend
+from .base import TorchBackend, default_max_batch, file_named, register_backend
 from .device import resolve_device
 
 
@@ -80,7 +80,8 @@ class ExportedBackend(TorchBackend):
                 # Issue #70: a .pt2 written by torch 2.3 fails in 2.4; the format is tied to the writing version.
                 raise CheckpointError(
                     f"{self.path.name} could not be loaded as an ExportedProgram with torch {torch.__version__} "
-                    f"({_reason(error, log.errors)}); these files only load in the torch version that wrote them; "
+                    f"({file_named(_reason(error, log.errors), self.path)}); "
+                    "these files only load in the torch version that wrote them; "
                     "use the *_torchscript.pt2 or .pth file instead"
                 ) from None
         low, high = batch_bounds(program)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..cuda_driver import nvidia_driver_loadable
 from ..errors import BackendError, CheckpointError
-from .base import Backend, default_max_batch, register_backend
+from .base import Backend, default_max_batch, file_named, register_backend
 from .device import normalize_device
 
 CUDA_PROVIDER = "CUDAExecutionProvider"
@@ -54,7 +54,7 @@ class OnnxBackend(Backend):
         try:
             self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
         except Exception as error:
-            text = str(error).strip().splitlines()
+            text = file_named(str(error), self.path).strip().splitlines()
             raise CheckpointError(
                 f"{self.path.name} could not be opened by ONNX Runtime "
                 f"({text[0][:160] if text else type(error).__name__})"

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from ..errors import CheckpointError
-from .base import TorchBackend, default_max_batch, register_backend
+from .base import TorchBackend, default_max_batch, file_named, register_backend
 from .device import resolve_device
 
 
@@ -22,7 +22,7 @@ class TorchScriptBackend(TorchBackend):
         try:
             module = torch.jit.load(str(self.path), map_location=self.device)
         except Exception as error:
-            text = str(error).strip().splitlines()
+            text = file_named(str(error), self.path).strip().splitlines()
             raise CheckpointError(
                 f"{self.path.name} could not be loaded as TorchScript "
                 f"({text[0][:160] if text else type(error).__name__})"

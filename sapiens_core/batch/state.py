@@ -44,12 +44,13 @@ class RunState:
         suffix = "jsonl" if kind == "coco-part" else "txt"
         return self.folder / f"{kind}-{self.rank.rank if rank is None else rank:05d}.{suffix}"
 
-    def start(self, settings: dict) -> None:
-        """Open this rank's files for a new attempt; rank 0 also clears what a killed run or a larger launch left."""
+    def start(self, settings: dict, started: float) -> None:
+        """Open this rank's files for a new attempt; rank 0 also clears what a killed run or a larger launch left
+        (temporary files last touched before ``started``, the time this run began)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.rank.rank == 0:
             for folder in (self.out, self.folder):
-                remove_stale_temps(folder)
+                remove_stale_temps(folder, before=started)
             for entry in os.scandir(self.folder):
                 match = _RANKED.match(entry.name)
                 # Parts of ranks this launch does not have (the last one had more processes) would be merged as

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import time
 from pathlib import Path
 
 from ..batch.manifest import read_manifest
@@ -80,15 +81,16 @@ def _list_inputs(args: argparse.Namespace, inputs: list[str]) -> tuple[list[str]
 
 def run_images(args: argparse.Namespace, models: dict, inputs: list[str], videos: list[Path], on_video) -> int:
     """Process the images (and, shared round-robin too, the videos through ``on_video``); the exit status."""
+    started = time.time()  # temporary files older than this are a killed run's
     rank = rank_from_env()
     group = ProcessGroup(rank)
     try:
-        return _run(args, models, inputs, videos, on_video, rank, group)
+        return _run(args, models, inputs, videos, on_video, rank, group, started)
     finally:
         group.close()
 
 
-def _run(args, models: dict, inputs: list[str], videos: list[Path], on_video, rank: Rank, group: ProcessGroup) -> int:
+def _run(args, models: dict, inputs: list[str], videos: list[Path], on_video, rank: Rank, group: ProcessGroup, started):
     listing = _list_inputs(args, inputs) if rank.rank == 0 else None
     paths, problems = group.broadcast(listing)
     if not paths and not videos and not problems:  # before loading models: that takes seconds to minutes
@@ -110,7 +112,7 @@ def _run(args, models: dict, inputs: list[str], videos: list[Path], on_video, ra
     try:
         try:
             args.out.mkdir(parents=True, exist_ok=True)
-            state.start({"kpt_threshold": args.kpt_threshold})
+            state.start({"kpt_threshold": args.kpt_threshold}, started)
         except OSError as exc:
             raise SapiensError(f"cannot write to the output folder {args.out} ({exc.strerror or exc})") from None
         if rank.rank == 0:

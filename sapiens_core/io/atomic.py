@@ -11,7 +11,6 @@ import errno
 import os
 import re
 import secrets
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,15 +79,15 @@ def is_temp_name(name: str) -> bool:
     return bool(_TEMP_NAME.match(name))
 
 
-def remove_stale_temps(folder: str | os.PathLike, older_than_s: float = 120.0) -> list[Path]:
-    """Remove our temporary files in ``folder`` (not recursive) untouched for ``older_than_s`` seconds.
+def remove_stale_temps(folder: str | os.PathLike, before: float) -> list[Path]:
+    """Remove our temporary files in ``folder`` (not recursive) last modified before the time ``before``.
 
-    A temporary file lives only while one file is written (seconds), so one that has not changed for minutes
-    belongs to a writer that was killed; the age keeps a writer of this very moment (another process writing
-    into the same folder) safe. Returns what was removed; files that vanish or resist are left to the next run.
+    Give the moment the current run started: a file untouched since before then belongs to a writer that was
+    killed (a temporary file lives only while one file is written), while one that a writer of this run, or of
+    another process writing into the same folder right now, is filling is newer. Returns what was removed;
+    files that vanish or resist are left to the next run.
     """
     removed = []
-    limit = time.time() - older_than_s
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -97,7 +96,7 @@ def remove_stale_temps(folder: str | os.PathLike, older_than_s: float = 120.0) -
         if not is_temp_name(entry.name):
             continue
         try:
-            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < limit:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < before:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
         except OSError:

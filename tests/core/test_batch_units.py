@@ -75,7 +75,7 @@ def test_manifest_that_cannot_be_read_is_one_line(tmp_path):
 # ------------------------------------------------------------------------------------------ temp files
 
 
-def test_stale_temp_files_are_removed_fresh_ones_and_others_kept(tmp_path):
+def test_temp_files_older_than_the_run_are_removed_newer_ones_and_others_kept(tmp_path):
     with atomic_path(tmp_path / "keep.json") as tmp:  # learn the real temporary name format from the writer
         assert is_temp_name(tmp.name)
         tmp.write_text("{}")
@@ -84,10 +84,11 @@ def test_stale_temp_files_are_removed_fresh_ones_and_others_kept(tmp_path):
     hidden = tmp_path / ".notes.txt"
     for path in (stale, fresh, hidden):
         path.write_text("x")
-    old = time.time() - 3600
+    started = time.time() - 10
+    old = started - 1  # a killed writer's file: last touched before the run started
     os.utime(stale, (old, old))
     os.utime(hidden, (old, old))
-    assert remove_stale_temps(tmp_path, older_than_s=120) == [stale]
+    assert remove_stale_temps(tmp_path, before=started) == [stale]
     assert fresh.exists() and hidden.exists() and (tmp_path / "keep.json").exists()
 
 
@@ -160,3 +161,55 @@ def test_out_of_memory_at_one_image_is_one_line():
     backend = _SmallDevice(fits=0, max_batch=2)
     with pytest.raises(BackendError, match="small.pt2 ran out of memory on a batch of 1"):
         backend.infer(np.zeros((2, 3, 16, 8), np.float32))
+
+
+# ------------------------------------------------------------------------------------------ resume check
+
+
+def test_an_output_set_counts_as_finished_only_when_whole(tmp_path):
+    from sapiens_core.annotation import Annotation
+    from sapiens_core.batch.resume import Expected, finished_document
+
+    image = tmp_path / "photo.png"
+    image.write_bytes(b"not read")
+    out = tmp_path / "out"
+    doc = Annotation(
+        image_path=str(image),
+        image_size=(4, 3),
+        keypoint_schema=None,
+        class_schema="sapiens_28",
+        persons=[],
+        part_map=np.zeros((3, 4), np.uint8),
+        foreground=np.zeros((3, 4), bool),
+        depth=None,
+        normal=None,
+        models={"seg": {"file": "seg.pt2"}},
+    )
+    doc.save(out / "photo.json")
+    (out / "photo_seg_color.png").write_bytes(b"x")
+    (out / "photo_overlay.png").write_bytes(b"x")
+    expected = Expected({"seg": "seg.pt2"}, overlay=True)
+    assert finished_document(out, "photo", str(image), expected) is not None
+    assert finished_document(out, "photo", str(tmp_path / "other.png"), expected) is None  # another image's name
+    assert finished_document(out, "photo", str(image), Expected({"seg": "seg2.pt2"})) is None  # another model
+    assert finished_document(out, "photo", str(image), Expected({"seg": "seg.pt2", "pose": "p.pt2"})) is None
+    (out / "photo_overlay.png").unlink()  # killed before the overlay was written
+    assert finished_document(out, "photo", str(image), expected) is None
+    assert finished_document(out, "photo", str(image), Expected({"seg": "seg.pt2"}, overlay=False)) is not None
+    (out / "photo_seg.png").unlink()  # a side file gone
+    assert finished_document(out, "photo", str(image), Expected({"seg": "seg.pt2"}, overlay=False)) is None
+    (out / "photo.json").write_text('{"format": "sapiens-studio-annotation", "vers')  # cut short
+    assert finished_document(out, "photo", str(image), Expected({"seg": "seg.pt2"}, overlay=False)) is None
+
+
+def test_runtime_messages_name_the_checkpoint_without_its_folder(tiny_checkpoint, tmp_path):
+    from sapiens_core.backends import open_backend
+    from tests.tiny_models import write_truncated_copy
+
+    folder = tmp_path / "private_models_folder"
+    folder.mkdir()
+    for fmt, name in (("onnx", "cut.onnx"), ("torchscript", "cut_torchscript.pt2"), ("exported", "cut_bfloat16.pt2")):
+        cut = write_truncated_copy(tiny_checkpoint("pose", fmt), folder / name, 0.99)
+        with pytest.raises(SapiensError) as error:
+            open_backend(cut, task="pose", device="cpu")
+        assert name in str(error.value) and "private_models_folder" not in str(error.value)
