@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..io.checkpoints import load_checkpoint
 from ..nn.family import model_for_state_dict
+from ..nn.patch_padding import patch_padding_from_meta
 from .base import TorchBackend, default_max_batch, register_backend
 from .device import resolve_device
 
@@ -20,7 +21,9 @@ class StateDictBackend(TorchBackend):
     ) -> None:
         super().__init__(path, task, resolve_device(device))
         state_dict, self.meta = load_checkpoint(self.path)
-        model = model_for_state_dict(state_dict, task=task, source=self.path.name)
+        # The patch padding is not in the weights; the training config in the file says it (CIHP/LIP seg: 2).
+        padding = patch_padding_from_meta(self.meta)
+        model = model_for_state_dict(state_dict, task=task, source=self.path.name, patch_padding=padding)
         self.family = getattr(model, "family", "sapiens")
         self.model = model.to(self.device)
         self._module = self.model

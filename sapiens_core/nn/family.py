@@ -28,7 +28,10 @@ def family_of_keys(keys: Iterable[str]) -> str | None:
 
 
 def model_for_state_dict(
-    state_dict: Mapping[str, torch.Tensor], task: str | None = None, source: str = "the state dict"
+    state_dict: Mapping[str, torch.Tensor],
+    task: str | None = None,
+    source: str = "the state dict",
+    patch_padding: int | None = None,
 ) -> nn.Module:
     """The strictly loaded model of whichever family the keys say; eval mode, fp32. Its ``task`` attribute says
     which task it runs; Sapiens2 models also carry ``family = "sapiens2"``."""
@@ -39,4 +42,4 @@ def model_for_state_dict(
         return sapiens2_from_state_dict(state_dict, task=task, source=source)
     from .model import model_from_state_dict  # v1 and anything else, exactly as before (its errors say what)
 
-    return model_from_state_dict(state_dict, task=task, source=source)
+    return model_from_state_dict(state_dict, task=task, source=source, patch_padding=patch_padding)

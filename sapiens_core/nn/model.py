@@ -173,6 +173,7 @@ def model_from_state_dict(
     task: str | None = None,
     arch: str | ArchSpec | None = None,
     source: str = "the state dict",
+    patch_padding: int | None = None,
 ) -> SapiensModel:
     """Build the model a finetuned state dict describes and load it strictly; returned in eval mode, fp32.
 
@@ -195,6 +196,7 @@ def model_from_state_dict(
                 deconv_channels=layout.head.deconv_channels,
                 conv_channels=layout.head.conv_channels,
                 pos_grid=layout.pos_grid,
+                patch_padding=patch_padding,  # None: the task's default; the file's config may say otherwise
             )
         _check_fit(model, state_dict)
     except CheckpointError as error:
