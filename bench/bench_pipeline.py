@@ -103,7 +103,7 @@ def probes(clock: Clock, pipeline, forwards: Forwards):
     """Time the task functions and every backend's forward for the duration of the block, then restore them."""
     from sapiens_core import tasks
     from sapiens_core.annotation import Annotation
-    from sapiens_core.cli import predict
+    from sapiens_core.batch import writer as predict  # where the outputs are written
 
     saved = {name: getattr(tasks, name) for name in STAGES}
     for name, stage in STAGES.items():
@@ -162,7 +162,7 @@ def write_images(folder: Path, which: str) -> list[Path]:
 
 def run_one(pipeline, path: Path, out: Path, clock: Clock) -> float:
     """Wall seconds for one image through read, pipeline and writes (what ``predict`` does per image)."""
-    from sapiens_core.cli.predict import _write_outputs
+    from sapiens_core.batch.writer import write_outputs
     from sapiens_core.io.images import read_image
     from sapiens_core.pipeline import Frame
 
@@ -172,7 +172,7 @@ def run_one(pipeline, path: Path, out: Path, clock: Clock) -> float:
     with clock.stage("pipeline.run"):
         (doc,) = pipeline.run([Frame(image, str(path))])
     with clock.stage("write"):
-        _write_outputs(doc, image, out, path.stem, overlay=True, kpt_threshold=pipeline.kpt_threshold)
+        write_outputs(doc, image, out, path.stem, True, pipeline.kpt_threshold, overwrite=True)
     return time.perf_counter() - t0
 
 

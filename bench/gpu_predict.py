@@ -1,0 +1,124 @@
+"""Inference throughput and MFU of Sapiens pose and seg models on one GPU: images/s and achieved FLOP/s over the
+GPU's dense bf16 peak, per (task, arch, batch, path). Random weights at the real shapes (1024x768 input); no files.
+
+Paths, from the faithful default to the fastest:
+
+- ``fp32``: fp32 weights at fp32, what ``predict`` runs for TorchScript and ``.pth`` files by default;
+- ``bf16-autocast``: the same weights autocast to bf16 (``predict --precision bf16``);
+- ``bf16``: bf16 weights and activations, as the official ``*_bfloat16.pt2`` files run;
+- ``bf16-compile``: the bf16 model through ``torch.compile`` (``--compile``; minutes of compilation per shape).
+
+FLOPs are counted once per shape by torch's FlopCounterMode on the eager model (0.3B: ~1.24 TFLOP per image; the
+attention over 3072 tokens included). The physical limit of an H200 (989 TFLOP/s bf16) for 0.3B is ~800 images/s.
+
+    python bench/gpu_predict.py                                  # pose + seg, 0.3b/0.6b/1b, batch 1..64
+    python bench/gpu_predict.py --tasks pose --archs sapiens_0.3b --batches 32 --paths bf16 bf16-compile
+    python bench/gpu_predict.py --smoke                          # sapiens_tiny on the CPU: checks the script runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable as a plain script from anywhere
+
+import torch  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from bench.gpu_train import peak_tflops  # noqa: E402
+from sapiens_core.nn import build_model  # noqa: E402
+
+PATHS = ("fp32", "bf16-autocast", "bf16", "bf16-compile")
+
+
+def _runner(model: torch.nn.Module, path: str):
+    """The callable for one path; the model is converted in place for the bf16 paths."""
+    if path in ("bf16", "bf16-compile"):
+        model.to(torch.bfloat16)
+    fn = torch.compile(model) if path == "bf16-compile" else model
+    dtype = torch.bfloat16 if path in ("bf16", "bf16-compile") else torch.float32
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        context = torch.autocast(x.device.type, dtype=torch.bfloat16) if path == "bf16-autocast" else None
+        with torch.inference_mode(), context or contextlib.nullcontext():
+            return fn(x.to(dtype))
+
+    return run
+
+
+def measure(task: str, arch: str, batch: int, path: str, device: torch.device, size, steps: int, warmup: int, peak):
+    torch.manual_seed(0)
+    model = build_model(task, arch).to(device).eval()
+    x = torch.randn(batch, 3, *size, device=device)
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model(x[:1])
+    flops_per_image = counter.get_total_flops()
+    run = _runner(model, path)
+    for _ in range(warmup):
+        run(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        run(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = (time.perf_counter() - start) / steps
+    result = {"images_per_s": batch / seconds, "tflop_per_image": flops_per_image / 1e12}
+    if peak:
+        result["mfu"] = batch * flops_per_image / seconds / (peak * 1e12)
+    del model, run
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", nargs="+", default=["pose", "seg"], choices=["pose", "seg", "depth", "normal"])
+    p.add_argument("--archs", nargs="+", default=["sapiens_0.3b", "sapiens_0.6b", "sapiens_1b"])
+    p.add_argument("--batches", nargs="+", type=int, default=[1, 4, 16, 32, 64])
+    p.add_argument("--paths", nargs="+", default=["fp32", "bf16-autocast", "bf16"], choices=PATHS)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak, if its name is not in the table")
+    p.add_argument("--smoke", action="store_true", help="sapiens_tiny on the CPU at 256x192, one step")
+    args = p.parse_args(argv)
+    size = (1024, 768)
+    if args.smoke:
+        device = torch.device("cpu")
+        args.archs, args.batches, args.steps, args.warmup, size = ["sapiens_tiny"], [1, 2], 1, 1, (256, 192)
+        args.paths = [path for path in args.paths if path != "bf16-compile"]
+    else:
+        if not torch.cuda.is_available():
+            print("no CUDA device (use --smoke to check the script on the CPU)", file=sys.stderr)
+            return 2
+        device = torch.device("cuda")
+        torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32 here: the faithful path's real cost
+        print(f"# {torch.cuda.get_device_name(device)}, torch {torch.__version__}", flush=True)
+    peak = peak_tflops(device, args.peak_tflops)
+    print("task\tarch\tbatch\tpath\timages/s\tTFLOP/image\tMFU", flush=True)
+    for task in args.tasks:
+        for arch in args.archs:
+            for path in args.paths:
+                for batch in args.batches:
+                    try:
+                        r = measure(task, arch, batch, path, device, size, args.steps, args.warmup, peak)
+                    except torch.OutOfMemoryError:
+                        print(f"{task}\t{arch}\t{batch}\t{path}\tout of memory", flush=True)
+                        torch.cuda.empty_cache()
+                        continue
+                    mfu = f"{100 * r['mfu']:.1f}%" if "mfu" in r else "-"
+                    print(
+                        f"{task}\t{arch}\t{batch}\t{path}\t{r['images_per_s']:.2f}\t{r['tflop_per_image']:.3f}\t{mfu}",
+                        flush=True,
+                    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
