@@ -49,6 +49,7 @@ MODULES: dict[str, list[str]] = {
     # The property test (seconds per run) pins nothing the targeted tests miss; it would make each mutant slow.
     "sapiens_core/annotation/edits.py": [
         "tests/core/test_edits_mutants.py",
+        "tests/core/test_edits_steps_mutants.py",
         "tests/core/test_edits.py",
         "tests/core/test_edit_macro_drag.py",
         "--deselect=tests/core/test_edits.py::"
