@@ -49,3 +49,16 @@ def main_window(qtbot):
         if widget is not window and widget.isVisible() and widget.window() is not None:
             if widget.parent() is window:
                 widget.close()
+
+
+@pytest.fixture
+def panel(qtbot):
+    """The capture panel, shown, and shut down after the test (its threads must end)."""
+    from app.capture import CapturePanel
+
+    widget = CapturePanel()
+    qtbot.addWidget(widget)
+    widget.resize(640, 520)
+    widget.show()
+    yield widget
+    assert widget.shutdown(timeout=30), "capture threads did not end"

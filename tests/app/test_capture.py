@@ -49,16 +49,6 @@ def shown_rgb(panel: CapturePanel) -> np.ndarray:
     return qimage_to_rgb(panel.scene.image_item.pixmap().toImage())
 
 
-@pytest.fixture
-def panel(qtbot):
-    widget = CapturePanel()
-    qtbot.addWidget(widget)
-    widget.resize(640, 520)
-    widget.show()
-    yield widget
-    assert widget.shutdown(timeout=30), "capture threads did not end"
-
-
 def test_live_video_pause_step_snapshot(qtbot, panel, tmp_path, tiny_checkpoints, monkeypatch):
     # Which thread runs the models: recorded around the real Pipeline.run, which still does all the work.
     import threading

@@ -5,10 +5,8 @@ filter are what is tested, not a model); every frame is processed (not real time
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
-from app.capture import CapturePanel
 from sapiens_core.annotation import Annotation, Person
 from tests.app.test_capture import write_video
 
@@ -47,16 +45,6 @@ class TwoWalkers:
 
     def close(self):
         pass
-
-
-@pytest.fixture
-def panel(qtbot):
-    widget = CapturePanel()
-    qtbot.addWidget(widget)
-    widget.resize(640, 520)
-    widget.show()
-    yield widget
-    assert widget.shutdown(timeout=30), "capture threads did not end"
 
 
 def _play(qtbot, panel, video) -> list[tuple[int, Annotation]]:
