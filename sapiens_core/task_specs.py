@@ -36,12 +36,21 @@ TASKS: dict[str, TaskSpec] = {
 }
 TASK_NAMES = tuple(TASKS)  # the v1 tasks: what the v1 network, its checkpoints and the trainer know
 
-# Tasks only Sapiens2 has (Sapiens2 spec §4.5). Kept out of TASKS so v1 code (head inference from weight shapes,
+# Tasks only Sapiens2 has (Sapiens2 spec §4.5, §4.7). Kept out of TASKS so v1 code (head inference from weight shapes,
 # the trainer's choices) never offers them; the pipeline and the backends take them. The pointmap output crosses
-# the backend as 4 channels: XYZ and the predicted scale s (nn.sapiens2_heads.POINTMAP_SCALE_CHANNEL).
+# the backend as 4 channels: XYZ and the predicted scale s (nn.sapiens2_heads.POINTMAP_SCALE_CHANNEL); matting as
+# 4 channels in [0, 1]: premultiplied foreground RGB and alpha (nn.sapiens2_heads.MATTING_ALPHA_CHANNEL).
 SAPIENS2_ONLY_TASKS: dict[str, TaskSpec] = {
     "pointmap": TaskSpec(
         "pointmap",
+        patch_padding=0,
+        output_size=(1024, 768),
+        default_channels=4,
+        head_prefix="decode_head.",
+        max_batch=32,
+    ),
+    "matting": TaskSpec(
+        "matting",
         patch_padding=0,
         output_size=(1024, 768),
         default_channels=4,

@@ -24,6 +24,7 @@ TINY_LAYOUTS = {
     "seg": Sapiens2HeadLayout((32, 16, 16, 8), (8, 8)),
     "normal": Sapiens2HeadLayout((32, 16, 8, 8), (8, 8, 8)),
     "pointmap": Sapiens2HeadLayout((32, 16, 8, 8), (8, 8, 8), (32, 16, 4), (16, 8, 1)),
+    "matting": Sapiens2HeadLayout((32, 16, 8, 8), (8, 8, 8)),
 }
 
 

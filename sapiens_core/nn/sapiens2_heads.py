@@ -1,4 +1,4 @@
-"""The four Sapiens2 task heads (spec §4.1) with the original module names (``decode_head.*`` in task files).
+"""The Sapiens2 task heads (spec §4.1, matting §4.7) with the original module names (``decode_head.*`` in task files).
 
 Every stage is Conv -> InstanceNorm2d(affine=False) -> SiLU in one ``nn.Sequential``; norm and activation hold no
 weights, so weight keys step by 3 (``conv_layers.0``, ``.3``, ``.6``). Widths come from ``Sapiens2HeadLayout``
@@ -18,6 +18,11 @@ from .sapiens2_config import Sapiens2HeadLayout
 # The pointmap output crosses the one-tensor backend interface as 4 channels: X, Y, Z and the scale s repeated
 # over the map (spec §4.5: the head gives a B x 1 scale beside the B x 3 map). Post-processing splits them again.
 POINTMAP_SCALE_CHANNEL = 3
+# Matting's 4 channels: premultiplied foreground RGB, then alpha. UNVERIFIED against the original repository (the
+# spec's snapshot predates matting); the order is the one transformers 5.23.0 splits Sapiens2ForImageMatting's output
+# in (first 3 foreground, last 1 alpha). A wrong guess is a change of these two lines.
+MATTING_FOREGROUND_CHANNELS = slice(0, 3)
+MATTING_ALPHA_CHANNEL = 3
 
 
 def _stage(conv: nn.Module, width: int, *between: nn.Module) -> list[nn.Module]:
@@ -90,6 +95,24 @@ class Sapiens2NormalHead(_ShuffleHead):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv_normal(self.trunk(x))
+
+
+class Sapiens2MattingHead(_ShuffleHead):
+    """(B, C, 64, 48) -> (B, 4, 1024, 768) in [0, 1]: premultiplied foreground RGB and alpha (see the channels above).
+
+    The trunk is the normal head's (transformers builds both from one head class and maps the same original names),
+    the final 1x1 conv is ``conv_matting``. The sigmoid has no weights: transformers applies it after the head, we
+    apply it here so every backend hands post-processing values in [0, 1], as the spec documents the outputs.
+    """
+
+    num_outputs = 4
+
+    def __init__(self, in_channels: int, layout: Sapiens2HeadLayout) -> None:
+        super().__init__(in_channels, layout)
+        self.conv_matting = nn.Conv2d(self.out_in_channels, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.conv_matting(self.trunk(x)))
 
 
 class Sapiens2PointmapHead(_ShuffleHead):

@@ -27,6 +27,7 @@ from .sapiens2_config import (
     sapiens2_head_layouts,
 )
 from .sapiens2_heads import (
+    Sapiens2MattingHead,
     Sapiens2NormalHead,
     Sapiens2PointmapHead,
     Sapiens2PoseHead,
@@ -40,12 +41,15 @@ TASK_BY_FINAL_KEY = {
     "decode_head.conv_seg.weight": "seg",
     "decode_head.conv_normal.weight": "normal",
     "decode_head.conv_pointmap.weight": "pointmap",
+    # Not in the spec's snapshot: the name transformers 5.23.0's conversion maps to its matting predictor.
+    "decode_head.conv_matting.weight": "matting",
 }
 DEFAULT_OUTPUTS = {"pose": 308, "seg": 29}
 
 
 class Sapiens2Model(nn.Module):
-    """(B, 3, 1024, 768) -> the head's output; pointmap: 4 channels (XYZ and the scale, see POINTMAP_SCALE_CHANNEL)."""
+    """(B, 3, 1024, 768) -> the head's output; pointmap: 4 channels (XYZ and the scale, see POINTMAP_SCALE_CHANNEL);
+    matting: 4 channels in [0, 1] (premultiplied foreground RGB and alpha, see MATTING_ALPHA_CHANNEL)."""
 
     family = "sapiens2"
 
@@ -80,10 +84,12 @@ def build_head(
         return Sapiens2SegHead(embed_dim, layout, num_outputs or DEFAULT_OUTPUTS["seg"])
     if task == "normal":
         return Sapiens2NormalHead(embed_dim, layout)
+    if task == "matting":
+        return Sapiens2MattingHead(embed_dim, layout)
     if task == "pointmap":
         grid = scale_grid((input_size[0] // PATCH_SIZE, input_size[1] // PATCH_SIZE), len(layout.scale_conv))
         return Sapiens2PointmapHead(embed_dim, layout, layout.scale_conv[-1] * grid[0] * grid[1])
-    raise ValueError(f"unknown Sapiens2 task {task!r}; expected pose, seg, normal or pointmap")
+    raise ValueError(f"unknown Sapiens2 task {task!r}; expected pose, seg, normal, pointmap or matting")
 
 
 def build_sapiens2(
@@ -99,10 +105,9 @@ def build_sapiens2(
     """
     arch = get_sapiens2_arch(size)
     if layout is None:
-        layouts = sapiens2_head_layouts().get(arch.name)
-        if layouts is None:
+        layout = sapiens2_head_layouts().get(arch.name, {}).get(task)
+        if layout is None:  # a pretrain-only size, or matting at a size it was not released at
             raise ValueError(f"Sapiens2 {arch.name} has no released {task} head; give a head layout")
-        layout = layouts[task]
     head = build_head(task, arch.embed_dim, layout, num_outputs, input_size)
     return Sapiens2Model(task, Sapiens2Backbone(arch), head)
 
@@ -176,8 +181,8 @@ def head_from_weights(state_dict: Mapping[str, torch.Tensor], task: str) -> tupl
         final = {"pose": "conv_pose", "seg": "conv_seg"}[task]
         return Sapiens2HeadLayout(upsample, conv), _shape(state_dict, f"{h}{final}.weight")[0], 0
     upsample = _widths(state_dict, f"{h}upsample_blocks", 0, divide=4)
-    if task == "normal":
-        return Sapiens2HeadLayout(upsample, conv), 3, 0
+    if task in ("normal", "matting"):
+        return Sapiens2HeadLayout(upsample, conv), 3 if task == "normal" else 4, 0
     scale_conv = _widths(state_dict, f"{h}scale_conv_layers", 0)
     mlp_idx = _indices(state_dict, re.escape(f"{h}scale_final_layer.") + r"(\d+)\.weight")
     mlp = tuple(_shape(state_dict, f"{h}scale_final_layer.{i}.weight")[0] for i in mlp_idx)
