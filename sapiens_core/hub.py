@@ -5,6 +5,9 @@ card's patterns, because official names changed over time (spec §1.2). Where th
 sha256 (Git LFS), the download must match it. A ``.sha256`` file written beside each download lets ``verify``
 detect a damaged or truncated copy later, offline; ``verify`` also loads the file (safely: never an unpickle of
 code) and checks the sha256 prefix an OpenMMLab file name carries (``...-235e8209.pth``).
+
+A card that comes under a licence (Sapiens2) also gets the repository's own licence file, where the repository
+holds one, saved beside the weights: that is the binding text, which the summary we ship only points to.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ log = logging.getLogger(__name__)
 
 # progress(done_bytes, total_bytes) -> return False to cancel
 ProgressCallback = Callable[[int, int], "bool | None"]
+
+
+# The top-level licence file of a repository, as Hugging Face and GitHub name it.
+LICENCE_FILE = re.compile(r"(?i)licen[cs]e(\.md|\.txt)?")
 
 
 class DownloadCancelled(SapiensError):
@@ -139,7 +146,29 @@ def _download(hf, card, target_dir: Path, staging: Path, progress, token) -> Pat
     shutil.rmtree(staging, ignore_errors=True)
     (final.parent / (final.name + ".sha256")).write_text(digest + "\n")
     log.info("downloaded %s to %s", card.id, final)
+    if getattr(card, "licence", None):
+        _fetch_licence_file(hf, card, [path for path, e in entries.items() if hasattr(e, "size")], target_dir, token)
     return final
+
+
+def _fetch_licence_file(hf, card, repo_files: list[str], target_dir: Path, token) -> Path | None:
+    """Keep the repository's licence file beside the weights. The weights are already in place, so a failure
+    here is logged, not raised: the shipped summary with the binding text's address is written anyway."""
+    names = sorted(name for name in repo_files if LICENCE_FILE.fullmatch(name))
+    if not names:
+        log.info("%s holds no licence file; the shipped summary is kept with the weights", card.hf_repo)
+        return None
+    staging = target_dir / ".incoming-licence"
+    try:
+        local = Path(hf.hf_hub_download(card.hf_repo, names[0], local_dir=staging, token=token))
+        final = target_dir / local.name
+        local.replace(final)
+        return final
+    except Exception as exc:  # the network went away after the weights came: say so, keep the weights
+        log.warning("the licence file of %s was not downloaded: %s", card.hf_repo, _first_line(exc))
+        return None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _first_line(error: BaseException) -> str:

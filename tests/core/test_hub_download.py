@@ -41,6 +41,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 class _Hub(BaseHTTPRequestHandler):
+    repo = REPO
     files = {"README.md": b"# card\n", NAME: PAYLOAD}
     published: dict[str, bytes] = {}  # name -> the content whose sha256 the listing publishes (Git LFS metadata)
     requests: list[str] = []
@@ -49,7 +50,7 @@ class _Hub(BaseHTTPRequestHandler):
         pass
 
     def _file(self):
-        prefix = f"/{REPO}/resolve/main/"
+        prefix = f"/{self.repo}/resolve/main/"
         path = self.path.split("?")[0]
         return self.files.get(path[len(prefix) :]) if path.startswith(prefix) else None
 
@@ -71,7 +72,7 @@ class _Hub(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.requests.append(f"GET {self.path}")
-        if self.path.startswith(f"/api/models/{REPO}/tree/main"):
+        if self.path.startswith(f"/api/models/{self.repo}/tree/main"):
             listing = [
                 {"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
                 for name, data in self.files.items()
@@ -110,7 +111,9 @@ def hub():
     thread.join(5)
 
 
-def _download(endpoint: str, models_dir: Path, cancel_after: int | None = None) -> dict:
+def _download(
+    endpoint: str, models_dir: Path, cancel_after: int | None = None, card: str = "pose-0.3b-torchscript"
+) -> dict:
     """Run hub.download in a child process (HF_ENDPOINT is read when huggingface_hub is imported)."""
     code = f"""
 import json, sys
@@ -122,7 +125,7 @@ def progress(done, total):
     calls.append([done, total])
     return None if {cancel_after!r} is None or len(calls) < {cancel_after!r} else False
 try:
-    path = download(find_card("pose-0.3b-torchscript"), Path({str(models_dir)!r}), progress=progress)
+    path = download(find_card({card!r}), Path({str(models_dir)!r}), progress=progress)
     print(json.dumps({{"path": str(path), "calls": calls}}))
 except DownloadCancelled as exc:
     print(json.dumps({{"cancelled": str(exc), "calls": calls}}))
