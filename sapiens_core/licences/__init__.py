@@ -3,7 +3,8 @@
 The Sapiens2 License binds whoever accepts it *or uses* the weights, so the app shows it, asks before
 downloading, and keeps a copy beside the weights. The text shipped here (package data, ``data/*.md``) is a summary
 of the terms with the address of the binding text; its use restrictions are read from its "Use restrictions"
-section, so the summary and what the model manager lists cannot drift apart.
+section, so the summary and what the model manager lists cannot drift apart. Where the model's repository holds
+its own licence file, the download keeps that binding text beside the weights too (``hub``).
 
 Acceptance is remembered per licence *and text*: ``Licence.digest`` changes when the shipped text changes (Meta
 may change the terms at any time), and a stored acceptance of an older text no longer counts.
