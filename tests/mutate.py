@@ -86,7 +86,11 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_export_masks.py",
         "tests/core/test_format_masks.py",
     ],
-    "sapiens_core/export/labelme.py": ["tests/core/test_format_labelme.py"],
+    "sapiens_core/export/labelme.py": [
+        "tests/core/test_format_labelme_mutants.py",
+        "tests/core/test_format_labelme_import_mutants.py",
+        "tests/core/test_format_labelme.py",
+    ],
     "sapiens_core/export/depth_normal.py": ["tests/core/test_format_depth_normal.py"],
     "sapiens_core/export/sapiens_lite.py": ["tests/core/test_format_sapiens_lite.py"],
     "sapiens_core/render/overlay.py": ["tests/core/test_render.py"],
