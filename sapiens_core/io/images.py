@@ -2,9 +2,13 @@
 
 Decisions, and why:
 
-* Pillow reads the header of every file first (lazily, no pixels): it identifies the format, the size
-  and the EXIF orientation, and turns "not an image" into a clear error. That one header parse decides
-  the orientation for both ``read_image`` and ``read_image_size``, so the two always agree.
+* The file is opened once and read into memory once (``read_image``), or only its header is read
+  (``read_image_size``): the header, the completeness check and the pixels all come from those bytes. At
+  dataset scale on network storage every open and every re-read is a round trip; the bytes are the
+  compressed size, small next to the decoded image.
+* Pillow reads the header first (lazily, no pixels): it identifies the format, the size and the EXIF
+  orientation, and turns "not an image" into a clear error. That one header parse decides the orientation
+  for both ``read_image`` and ``read_image_size``, so the two always agree.
 * JPEG is decoded by libjpeg-turbo through simplejpeg, straight into the array we return, in strict mode: a
   file whose data ends early is an error, not an image filled with grey. OpenCV and Pillow both accept such a
   file (with an end marker appended it passes any structural check) and only print libjpeg's "corrupt data"
@@ -13,7 +17,8 @@ Decisions, and why:
   data ("extraneous bytes before marker") sends the file to Pillow, which reads it as other tools do.
 * OpenCV decodes the other common cases (8-bit PNG, WebP) straight into the array we return:
   ``cv2.imread(path, dst, IMREAD_COLOR_RGB | IMREAD_IGNORE_ORIENTATION)`` with ``dst`` preallocated from the
-  header size writes RGB pixels into our buffer (OpenCV 5.0; checked by ``tests/core/test_images.py``).
+  header size writes RGB pixels into our buffer (OpenCV 5.0; checked by ``tests/core/test_images.py``). The
+  path is a memory file holding the bytes already read (:mod:`.memory_file`), not the input again.
   Peak memory is the image once, 3 bytes per pixel (plus a second buffer only to rotate by 90 degrees);
   through Pillow (4 bytes per pixel of its own, then copies for numpy) a 100 MP JPEG peaked at 3x that.
   We apply the orientation ourselves (cv2 5.0 would too, but mishandles it in TIFF, and one parser is
@@ -33,7 +38,7 @@ Decisions, and why:
 
 from __future__ import annotations
 
-import mmap
+import io
 import os
 import re
 import struct
@@ -48,6 +53,7 @@ import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageReadError
+from .memory_file import decode_with_cv2
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -94,23 +100,25 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     Raises ImageReadError (naming the file and the reason) for a missing, empty, truncated, corrupt,
     over-large or undecodable file.
     """
-    header = _read_header(path)
+    data = _read_bytes(path)
+    header = _parse_header(path, io.BytesIO(data))  # BytesIO shares the bytes object: no copy
     pixels = None
     if header.format == "JPEG" and header.mode in _CV2_8BIT_MODES:
-        pixels = _decode_jpeg(path, header)
+        pixels = _decode_jpeg(path, data, header)
     elif header.format in _CV2_FORMATS and header.mode in _CV2_8BIT_MODES and not header.sixteen_bit:
-        pixels = _decode_8bit_with_cv2(path, header)
+        pixels = _decode_8bit_with_cv2(data, header)
     elif header.sixteen_bit and header.format in _CV2_16BIT_FORMATS:
-        pixels = _decode_16bit_with_cv2(path, header)
+        pixels = _decode_16bit_with_cv2(data, header)
     if pixels is not None:
         return _apply_orientation(pixels, header.orientation)
-    pixels, orientation_left = _decode_with_pil(path, header)
+    pixels, orientation_left = _decode_with_pil(path, data, header)
     return _apply_orientation(pixels, orientation_left)
 
 
 def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
     """(width, height) as ``read_image`` would return it (EXIF rotation applied), without decoding pixels."""
-    header = _read_header(path)
+    with _open_checked(path) as file:  # the header only: Pillow reads what it needs of the file
+        header = _parse_header(path, file)
     if header.orientation in (5, 6, 7, 8):  # the four orientations that swap the axes
         return header.height, header.width
     return header.width, header.height
@@ -163,7 +171,8 @@ def scan_images(inputs: Iterable[str | os.PathLike]) -> ImageScan:
 # ---------------------------------------------------------------------------------------------- header
 
 
-def _read_header(path: str | os.PathLike) -> _Header:
+def _open_checked(path: str | os.PathLike):
+    """The file opened for reading; a missing, empty, unreadable file or a folder raises ImageReadError."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -176,12 +185,27 @@ def _read_header(path: str | os.PathLike) -> _Header:
     if size == 0:
         raise ImageReadError(f"{path}: the file is empty (0 bytes)")
     try:
-        # Opened here (closed with the image below) so a permission error is not reported as a corrupt file.
-        file = open(path, "rb")
+        # Opened here, apart from any parsing, so a permission error is not reported as a corrupt file.
+        return open(path, "rb")
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def _read_bytes(path: str | os.PathLike) -> bytes:
+    with _open_checked(path) as file:
+        try:
+            data = file.read()
+        except OSError as exc:
+            raise ImageReadError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not data:  # emptied between the size check and the read
+        raise ImageReadError(f"{path}: the file is empty (0 bytes)")
+    return data
+
+
+def _parse_header(path: str | os.PathLike, stream) -> _Header:
+    """Format, size, mode and orientation from the start of ``stream`` (decodes no pixels); checks the limits."""
     try:
-        with file, Image.open(file) as image:
+        with Image.open(stream) as image:
             header = _Header(
                 image.format or "?", image.mode, *_stored_size(image), _exif_orientation(image), _is_sixteen_bit(image)
             )
@@ -243,14 +267,14 @@ def _is_sixteen_bit(image: Image.Image) -> bool:
 # ---------------------------------------------------------------------------------------------- decoders
 
 
-def _decode_8bit_with_cv2(path: str | os.PathLike, header: _Header) -> np.ndarray | None:
+def _decode_8bit_with_cv2(data: bytes, header: _Header) -> np.ndarray | None:
     flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
     shape = (header.height, header.width, 3)
     try:
         if header.format == "WEBP":
-            out = cv2.imread(os.fspath(path), flags)
-        elif _known_complete(path, header.format):
-            out = cv2.imread(os.fspath(path), np.empty(shape, np.uint8), flags)
+            out = decode_with_cv2(data, flags)
+        elif _known_complete(data, header.format):
+            out = decode_with_cv2(data, flags, np.empty(shape, np.uint8))
         else:
             return None
     except cv2.error:
@@ -260,12 +284,11 @@ def _decode_8bit_with_cv2(path: str | os.PathLike, header: _Header) -> np.ndarra
     return out
 
 
-def _decode_jpeg(path: str | os.PathLike, header: _Header) -> np.ndarray | None:
+def _decode_jpeg(path: str | os.PathLike, data: bytes, header: _Header) -> np.ndarray | None:
     """Strict libjpeg-turbo decode into the returned array; None when Pillow should decide (see the module notes)."""
     out = np.empty((header.height, header.width, 3), np.uint8)
     try:
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            simplejpeg.decode_jpeg(data, colorspace="RGB", buffer=out, strict=True)
+        simplejpeg.decode_jpeg(data, colorspace="RGB", buffer=out, strict=True)
     except ValueError as exc:
         message = str(exc)
         lost = "premature end" in message.lower() or (
@@ -274,15 +297,13 @@ def _decode_jpeg(path: str | os.PathLike, header: _Header) -> np.ndarray | None:
         if lost:
             raise ImageReadError(f"{path}: truncated or corrupt JPEG image ({message})") from None
         return None
-    except OSError:
-        return None
     return out
 
 
-def _known_complete(path: str | os.PathLike, image_format: str) -> bool:
+def _known_complete(data: bytes, image_format: str) -> bool:
     if image_format == "PNG":
         try:
-            with Image.open(path) as image:
+            with Image.open(io.BytesIO(data)) as image:
                 image.verify()  # walks the chunks to IEND checking each CRC; decodes nothing
         except _DECODE_ERRORS:
             return False
@@ -290,10 +311,10 @@ def _known_complete(path: str | os.PathLike, image_format: str) -> bool:
     return False
 
 
-def _decode_16bit_with_cv2(path: str | os.PathLike, header: _Header) -> np.ndarray | None:
+def _decode_16bit_with_cv2(data: bytes, header: _Header) -> np.ndarray | None:
     # BGR rather than IMREAD_COLOR_RGB: OpenCV 5.0 ignores the RGB request for 16-bit TIFF.
     try:
-        wide = cv2.imread(os.fspath(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR_BGR | cv2.IMREAD_IGNORE_ORIENTATION)
+        wide = decode_with_cv2(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR_BGR | cv2.IMREAD_IGNORE_ORIENTATION)
     except cv2.error:
         return None
     if wide is None or wide.dtype != np.uint16 or wide.shape != (header.height, header.width, 3):
@@ -304,10 +325,10 @@ def _decode_16bit_with_cv2(path: str | os.PathLike, header: _Header) -> np.ndarr
     return pixels
 
 
-def _decode_with_pil(path: str | os.PathLike, header: _Header) -> tuple[np.ndarray, int]:
+def _decode_with_pil(path: str | os.PathLike, data: bytes, header: _Header) -> tuple[np.ndarray, int]:
     """Pixels, and the EXIF orientation still to apply (Pillow turns some formats upright itself on load)."""
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             image.load()
             orientation_left = _exif_orientation(image)
             if image.mode == "F":
