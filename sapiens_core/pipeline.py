@@ -3,12 +3,14 @@
     frames -> seg on the whole resized image (its foreground masks depth and normals, and may give boxes)
            -> person boxes: given per frame, else the detector's, else each pose model's whole-image default
            -> pose top-down, through the one PoseModel interface (:mod:`.pose_models`)
-           -> depth / normal / pointmap on the whole image, each family resized its own way (v1: bilinear
-              stretch; Sapiens2: AREA/CUBIC stretch for seg, aspect kept + centred padding for normal, pointmap)
-           -> Annotation per frame (persons, part map, foreground, depth, normals, pointmap, provenance)
+           -> depth / normal / pointmap / matting on the whole image, each family resized its own way (v1: bilinear
+              stretch; Sapiens2: AREA/CUBIC stretch for seg and matting, aspect kept + centred padding for normal,
+              pointmap)
+           -> Annotation per frame (persons, part map, foreground, depth, normals, pointmap, matte, provenance)
 
 A pointmap (Sapiens2 only) gives metric XYZ per pixel; its Z becomes the document's depth, recorded as metric
-(``models["depth"]["metric"]``), and the focal length it implies goes into ``models["pointmap"]``.
+(``models["depth"]["metric"]``), and the focal length it implies goes into ``models["pointmap"]``. Matting
+(Sapiens2 only) gives the document's ``alpha`` and premultiplied ``fg_rgb`` (:mod:`.tasks.sapiens2_matting`).
 
 Everything here is numpy in, numpy out; the backends hide which runtime executes the model.
 
@@ -45,8 +47,9 @@ from .errors import BackendError
 from .pose_models import PoseModel, SapiensPose, infer_in_chunks
 from .quick.pose import QUICK_MODEL_ID, QuickPose, is_quick_model_id
 from .schema import class_schema, class_schema_names
-from .task_specs import ALL_TASK_NAMES, INPUT_SIZE
+from .task_specs import ALL_TASK_NAMES, INPUT_SIZE, SAPIENS2_ONLY_TASKS
 from .tasks.sapiens2 import Padding, resize_and_pad, stretch_for_seg
+from .tasks.sapiens2_matting import matting_input, matting_to_layers
 from .tasks.sapiens2_outputs import focal_lengths, normal_to_unit, pointmap_to_metric, split_pointmap
 
 if TYPE_CHECKING:
@@ -54,9 +57,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # seg first: its foreground masks the others; pointmap last: its metric Z replaces a v1 model's relative depth
-DENSE_TASKS = ("seg", "depth", "normal", "pointmap")
+DENSE_TASKS = ("seg", "depth", "normal", "pointmap", "matting")
 # Output channels a task's model must give, where the task fixes them (pose and seg depend on the model's card).
-_FIXED_CHANNELS = {"depth": 1, "normal": 3, "pointmap": 4}
+_FIXED_CHANNELS = {"depth": 1, "normal": 3, "pointmap": 4, "matting": 4}
 __all__ = ["Pipeline", "Frame", "TaskModel", "run_on_images", "QUICK_MODEL_ID", "DENSE_TASKS"]
 
 
@@ -224,15 +227,18 @@ class Pipeline:
 
     def _dense_input(self, task: str, frames: list[Frame], shared: dict) -> tuple[np.ndarray, list[Padding | None]]:
         """The network input for ``task``'s model and, where it was padded, each frame's padding (Sapiens2 spec §3):
-        Sapiens2 seg stretches with AREA/CUBIC; Sapiens2 normal and every pointmap keep the aspect and pad; v1
-        stretches bilinearly."""
+        Sapiens2 seg stretches with AREA/CUBIC; Sapiens2 normal and every pointmap keep the aspect and pad; matting
+        as ``tasks.sapiens2_matting`` says; v1 stretches bilinearly."""
         no_padding: list[Padding | None] = [None] * len(frames)
-        if task != "pointmap" and getattr(self.models[task].backend, "family", "sapiens") != "sapiens2":
+        if task not in SAPIENS2_ONLY_TASKS and getattr(self.models[task].backend, "family", "sapiens") != "sapiens2":
             if "v1" not in shared:
                 shared["v1"] = T.normalize([T.resize_for_model(f.image, INPUT_SIZE) for f in frames])
             return shared["v1"], no_padding
         if task == "seg":
             return T.normalize([stretch_for_seg(f.image, INPUT_SIZE) for f in frames]), no_padding
+        if task == "matting":
+            images, paddings = zip(*(matting_input(f.image, INPUT_SIZE) for f in frames))
+            return T.normalize(list(images)), list(paddings)
         padded, paddings = zip(*(resize_and_pad(f.image, INPUT_SIZE) for f in frames))
         return T.normalize(list(padded)), list(paddings)
 
@@ -277,6 +283,11 @@ class Pipeline:
             doc.normal = T.postprocess_normal(out, hw, foreground=doc.foreground)
         elif task == "pointmap":
             _apply_pointmap(doc, out, padding, hw)
+        elif task == "matting":
+            matte = matting_to_layers(out, hw, padding)
+            doc.alpha, doc.fg_rgb = matte.alpha, matte.foreground
+            # How the image was fitted to the network is UNVERIFIED for matting (tasks.sapiens2_matting): recorded.
+            doc.models["matting"]["input"] = "stretch" if padding is None else "pad"
 
 
 def _apply_pointmap(doc: Annotation, out: np.ndarray, padding: Padding, hw: tuple[int, int]) -> None:

@@ -1,8 +1,8 @@
 """The annotation of one image: the single source of truth the app edits and the exporters read.
 
 On disk: a versioned JSON document plus side files next to it for the per-pixel layers
-(``<stem>_seg.png``, ``<stem>_fg.png``, ``<stem>_depth.npy``, ``<stem>_normal.npy``, ``<stem>_pointmap.npy``),
-referenced by file name.
+(``<stem>_seg.png``, ``<stem>_fg.png``, ``<stem>_depth.npy``, ``<stem>_normal.npy``, ``<stem>_pointmap.npy``,
+``<stem>_alpha.png``, ``<stem>_fg_rgb.png``), referenced by file name.
 A painted layer also has a mask of the pixels a person painted (``<stem>_seg_human.png``, ``<stem>_fg_human.png``):
 the per-pixel counterpart of a keypoint's ``source``, so a model's re-run keeps them (``merge_keep_human``).
 Side files are written first and the JSON last, each atomically: the JSON is the commit point, so a crash
@@ -32,11 +32,14 @@ from .video_ref import VideoRef
 __all__ = ["Annotation", "FORMAT", "VERSION", "HUMAN_LAYERS"]
 
 FORMAT = "sapiens-studio/annotation"
-VERSION = 3
-# Version 2 added the human-painted pixel masks, version 3 the metric pointmap. A document is written with the
-# lowest version that holds its layers, so an older Sapiens Studio still opens it where it can, and says "written by
-# a newer Sapiens Studio" instead of failing on an unknown layer where it cannot.
-READABLE_VERSIONS = (1, 2, 3)
+VERSION = 4
+# Version 2 added the human-painted pixel masks, version 3 the metric pointmap, version 4 the matte (alpha and
+# premultiplied foreground). A document is written with the lowest version that holds its layers, so an older Sapiens
+# Studio still opens it where it can, and says "written by a newer Sapiens Studio" instead of failing on an unknown
+# layer where it cannot.
+READABLE_VERSIONS = (1, 2, 3, 4)
+# The lowest version that holds each layer added after version 1.
+_LAYER_VERSIONS = {"part_map_human": 2, "foreground_human": 2, "pointmap": 3, "alpha": 4, "fg_rgb": 4}
 # A painted layer -> the layer marking the pixels a person painted on it (True = keep them on a model's re-run).
 HUMAN_LAYERS = {"part_map": "part_map_human", "foreground": "foreground_human"}
 
@@ -59,6 +62,17 @@ _LAYERS = {
         partial(layers.write_float_npy, channels=3, what="pointmap"),
         partial(layers.read_float_npy, channels=3, what="pointmap"),
     ),
+    # Matting: no suffix ends another (a stem's files never collide with another stem's), hence not "_matte_fg.png".
+    "alpha": (
+        "_alpha.png",
+        partial(layers.write_gray_png, what="alpha"),
+        partial(layers.read_gray_png, what="alpha"),
+    ),
+    "fg_rgb": (
+        "_fg_rgb.png",
+        partial(layers.write_rgb_png, what="fg_rgb"),
+        partial(layers.read_rgb_png, what="fg_rgb"),
+    ),
     "part_map_human": ("_seg_human.png", layers.write_mask_png, layers.read_mask_png),
     "foreground_human": ("_fg_human.png", layers.write_mask_png, layers.read_mask_png),
 }
@@ -77,6 +91,8 @@ class Annotation:
     normal: np.ndarray | None = None  # (H, W, 3) float32 unit vectors; NaN = background
     # (H, W, 3) float32 metric XYZ in meters, camera frame (x right, y down, z forward); NaN = background
     pointmap: np.ndarray | None = None
+    alpha: np.ndarray | None = None  # (H, W) uint8 matte: 0 background .. 255 person (Sapiens2 matting)
+    fg_rgb: np.ndarray | None = None  # (H, W, 3) uint8 the matte's foreground colour, premultiplied by alpha
     part_map_human: np.ndarray | None = None  # (H, W) bool: pixels of part_map a person painted
     foreground_human: np.ndarray | None = None  # (H, W) bool: pixels of foreground a person painted
     models: dict[str, dict] = field(default_factory=dict)  # task -> model card / provenance (JSON values)
@@ -181,6 +197,11 @@ class Annotation:
                 array = layers.check_float_layer(value, channels, name)
                 if array.shape[:2] != (h, w):
                     raise ValueError(f"{name} is {array.shape[1]}x{array.shape[0]}, the image is {w}x{h}")
+        for name, shape in (("alpha", (h, w)), ("fg_rgb", (h, w, 3))):
+            value = getattr(self, name)
+            if value is not None and (np.asarray(value).dtype != np.uint8 or np.asarray(value).shape != shape):
+                value = np.asarray(value)
+                raise ValueError(f"{name} must be a uint8 array of shape {shape}, not {value.dtype} {value.shape}")
         for painted, human in HUMAN_LAYERS.items():
             mask = getattr(self, human)
             if mask is None:
@@ -339,9 +360,7 @@ class Annotation:
 
 
 def _version_for(side_files: dict[str, str]) -> int:
-    if "pointmap" in side_files:
-        return 3
-    return 2 if any(name in side_files for name in HUMAN_LAYERS.values()) else 1
+    return max((_LAYER_VERSIONS.get(name, 1) for name in side_files), default=1)
 
 
 def _named_side_files(json_path: Path) -> set[str]:

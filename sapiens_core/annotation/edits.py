@@ -37,7 +37,7 @@ __all__ = [
     "swap_left_right",
 ]
 
-LAYERS = ("part_map", "foreground", "depth", "normal", "pointmap")
+LAYERS = ("part_map", "foreground", "depth", "normal", "pointmap", "alpha", "fg_rgb")
 
 
 @dataclass

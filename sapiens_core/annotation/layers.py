@@ -1,4 +1,4 @@
-"""Per-pixel layers on disk: class ids and masks as lossless PNG, depth and normals as float32 ``.npy``.
+"""Per-pixel layers on disk: class ids, masks and mattes as lossless PNG, depth and normals as float32 ``.npy``.
 
 Files are encoded in memory and written with ``atomic_write_bytes`` / ``atomic_path``; OpenCV never opens
 a path itself, so non-ASCII folder names work on Windows too (``cv2.imread``/``imwrite`` fail on them there).
@@ -22,6 +22,10 @@ __all__ = [
     "read_mask_png",
     "write_float_npy",
     "read_float_npy",
+    "write_gray_png",
+    "read_gray_png",
+    "write_rgb_png",
+    "read_rgb_png",
     "check_class_map",
     "check_float_layer",
 ]
@@ -73,6 +77,36 @@ def read_mask_png(path: str | os.PathLike) -> np.ndarray:
     if image.ndim != 2 or image.dtype != np.uint8:
         raise ValueError(f"{Path(path).name} is not a single-channel 8-bit mask PNG")
     return image >= 128
+
+
+def write_gray_png(path: str | os.PathLike, image: np.ndarray, what: str) -> None:
+    """An (H, W) uint8 layer (a matte's alpha) as a single-channel 8-bit PNG of its values."""
+    image = np.asarray(image)
+    if image.ndim != 2 or image.dtype != np.uint8:
+        raise ValueError(f"{what} must be a 2-D uint8 array, not {image.dtype} {image.shape}")
+    atomic_write_bytes(path, _encode_png(image))
+
+
+def read_gray_png(path: str | os.PathLike, what: str) -> np.ndarray:
+    image = _decode_png(path)
+    if image.ndim != 2 or image.dtype != np.uint8:
+        raise ValueError(f"{Path(path).name} is not a single-channel 8-bit {what} PNG")
+    return image
+
+
+def write_rgb_png(path: str | os.PathLike, rgb: np.ndarray, what: str) -> None:
+    """An (H, W, 3) uint8 RGB layer (a matte's foreground) as an 8-bit RGB PNG (OpenCV writes BGR, hence the flip)."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"{what} must be an (H, W, 3) uint8 array, not {rgb.dtype} {rgb.shape}")
+    atomic_write_bytes(path, _encode_png(rgb[:, :, ::-1]))
+
+
+def read_rgb_png(path: str | os.PathLike, what: str) -> np.ndarray:
+    image = _decode_png(path)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"{Path(path).name} is not an 8-bit RGB {what} PNG")
+    return np.ascontiguousarray(image[:, :, ::-1])
 
 
 def write_float_npy(path: str | os.PathLike, array: np.ndarray, channels: int | None, what: str) -> None:

@@ -7,7 +7,7 @@ from the new labels is kept whole (a model that no longer finds someone does not
 
 Per pixel, the same: a pixel a person painted (the layer's ``*_human`` mask) keeps its value and its mark; every
 other pixel takes the new layer's value. A layer the new labels lack is kept as it is; a reviewed document keeps
-its painted layers whole. Depth, normals and the pointmap are never painted and are replaced.
+its painted layers whole. Depth, normals, the pointmap and the matte are never painted and are replaced.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def merge_keep_human(existing: Annotation, incoming: Annotation) -> Annotation:
             persons.append(old.copy())
     layers = {
         name: getattr(incoming, name) if getattr(incoming, name) is not None else getattr(existing, name)
-        for name in ("depth", "normal", "pointmap")
+        for name in ("depth", "normal", "pointmap", "alpha", "fg_rgb")
     }
     for name, human in HUMAN_LAYERS.items():
         layers[name], layers[human] = _merge_layer(

@@ -4,8 +4,8 @@ The plain stem where it is unique, so ``photos/a.jpg`` still gives ``a.json``. I
 (``a/x.png``, ``b/x.png``) get ``x``, ``x_2``, ``x_3``... in input order, skipping every number that is some other
 input's own stem (a real ``x_2.png``), so three inputs always give three output sets. Names are compared
 case-insensitively: ``X.png`` and ``x.png`` would be one file on macOS and Windows. The files of one stem
-(``.json``, ``_seg.png``, ``_fg.png``, ``_depth.npy``, ``_normal.npy``, ``_pointmap.npy``, ``_seg_color.png``,
-``_overlay.png``) cannot collide with another stem's: no suffix ends another.
+(``.json``, ``_seg.png``, ``_fg.png``, ``_depth.npy``, ``_normal.npy``, ``_pointmap.npy``, ``_alpha.png``,
+``_fg_rgb.png``, ``_seg_color.png``, ``_overlay.png``) cannot collide with another stem's: no suffix ends another.
 
 Deterministic for a given sorted input list, so every rank of a distributed run, and a resumed run over the same
 inputs, computes the same names.

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..boxes import BoxTable
 from ..errors import SapiensError
 from ..pipeline import DENSE_TASKS, Frame, Pipeline
+from ..task_specs import SAPIENS2_ONLY_TASKS
 from .loader import InputDataset, Loaded, make_loader, part_record
 from .resume import Expected
 from .shard import Rank
@@ -60,7 +61,7 @@ def failure_line(path: str, reason: str) -> str:
 def wants_v1_input(pipeline: Pipeline) -> bool:
     """Whether a v1 dense model runs: its bilinear 1024x768 input is then made in the loader workers."""
     return any(
-        task != "pointmap" and getattr(model.backend, "family", "sapiens") != "sapiens2"
+        task not in SAPIENS2_ONLY_TASKS and getattr(model.backend, "family", "sapiens") != "sapiens2"
         for task, model in pipeline.models.items()
         if task in DENSE_TASKS
     )

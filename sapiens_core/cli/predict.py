@@ -1,11 +1,12 @@
 """``predict``: run the chosen models on images and folders, write documents, masks, overlays and COCO.
 
 Per input image STEM (made unique when two inputs share one): ``STEM.json`` (the annotation document) with its
-side files ``STEM_seg.png`` (uint8 class ids), ``STEM_fg.png``, ``STEM_depth.npy``, ``STEM_normal.npy`` (the
-names ``Annotation.save`` gives them), plus ``STEM_seg_color.png`` and ``STEM_overlay.png``; one ``coco.json``
-when a pose model (or ``--quick``) ran. An unreadable image or a failed write is that input's failure (exit 1);
-a model that cannot run (wrong task, runtime failure) ends the run with one line (exit 2). Video files go through
-``predict_video`` (a document per processed frame, ``--track``, ``--every``, ``--render-video``, ``--smooth``).
+side files ``STEM_seg.png`` (uint8 class ids), ``STEM_fg.png``, ``STEM_depth.npy``, ``STEM_normal.npy``,
+``STEM_pointmap.npy``, ``STEM_alpha.png`` and ``STEM_fg_rgb.png`` (a matte) (the names ``Annotation.save`` gives
+them), plus ``STEM_seg_color.png`` and ``STEM_overlay.png``; one ``coco.json`` when a pose model (or ``--quick``)
+ran. An unreadable image or a failed write is that input's failure (exit 1); a model that cannot run (wrong task,
+runtime failure) ends the run with one line (exit 2). Video files go through ``predict_video`` (a document per
+processed frame, ``--track``, ``--every``, ``--render-video``, ``--smooth``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ def add_parser(sub) -> None:
         help="Sapiens2 pointmap .safetensors: metric XYZ per pixel (STEM_pointmap.npy, meters); its Z becomes the "
         "depth, and the document records the focal length it implies",
     )
+    p.add_argument(
+        "--matting",
+        type=Path,
+        metavar="CKPT",
+        help="Sapiens2 matting .safetensors: the alpha matte (STEM_alpha.png, 8-bit) and the premultiplied "
+        "foreground colour (STEM_fg_rgb.png, 8-bit RGB) at the image size",
+    )
     pose.add_argument(
         "--quick",
         action="store_true",
@@ -74,11 +82,13 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     predict_images.check_arguments(args)
-    models = {t: getattr(args, t) for t in ("pose", "seg", "depth", "normal", "pointmap")}
+    models = {t: getattr(args, t) for t in ("pose", "seg", "depth", "normal", "pointmap", "matting")}
     if args.quick:
         models["pose"] = QUICK_MODEL_ID
     if not any(models.values()):
-        raise SapiensError("give at least one model: --pose, --quick, --seg, --depth, --normal or --pointmap")
+        raise SapiensError(
+            "give at least one model: --pose, --quick, --seg, --depth, --normal, --pointmap or --matting"
+        )
     if args.out.exists() and not args.out.is_dir():
         raise SapiensError(f"--out {args.out} is a file, not a folder")
     predict_video.check_arguments(args)

@@ -72,6 +72,8 @@ def _assert_same_document(a: Annotation, b: Annotation) -> None:
         "depth",
         "normal",
         "pointmap",
+        "alpha",
+        "fg_rgb",
         "part_map_human",
         "foreground_human",
         "models",
@@ -84,7 +86,8 @@ def _assert_same_document(a: Annotation, b: Annotation) -> None:
     for name in ("image_path", "keypoint_schema", "class_schema", "models", "revision", "reviewed", "video"):
         assert getattr(a, name) == getattr(b, name), name
     assert tuple(a.image_size) == tuple(b.image_size)
-    for name in ("part_map", "foreground", "depth", "normal", "pointmap", "part_map_human", "foreground_human"):
+    layers = ("part_map", "foreground", "depth", "normal", "pointmap", "alpha", "fg_rgb")
+    for name in (*layers, "part_map_human", "foreground_human"):
         x, y = getattr(a, name), getattr(b, name)
         assert (x is None) == (y is None), name
         if x is not None:  # same dtype, shape and bytes: NaN payloads and -0.0 included
@@ -253,7 +256,7 @@ def _expect_error(path: Path, data: dict | None, *words: str) -> None:
 
 def test_wrong_format_or_version(tmp_path):
     path, data = _saved(tmp_path)
-    _expect_error(path, {**data, "version": 4}, "newer", "version 4")
+    _expect_error(path, {**data, "version": 5}, "newer", "version 5")
     _expect_error(path, {**data, "version": "1"}, "not supported")
     _expect_error(path, {**data, "format": "labelme"}, "not a Sapiens Studio annotation")
     path.write_text("{not json")
