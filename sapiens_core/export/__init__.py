@@ -52,5 +52,6 @@ from . import (
     depth_normal,  # noqa: E402,F401
     labelme,  # noqa: E402,F401
     masks,  # noqa: E402,F401
+    matting,  # noqa: E402,F401
     sapiens_lite,  # noqa: E402,F401
 )
