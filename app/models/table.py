@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
 
 from sapiens_core.cards import CARDS, DETECTOR_CARDS, SAPIENS2_CARDS, DetectorCard, ModelCard
+from sapiens_core.memory_fit import MachineMemory, card_fits
 from sapiens_core.models_dir import Inventory
 from sapiens_core.sapiens2_cards import Sapiens2Card
 
@@ -37,8 +40,19 @@ class CardTableModel(QAbstractTableModel):
         self._cards: list[ModelCard | Sapiens2Card | DetectorCard] = list(ALL_CARDS)
         self._installed: dict[str, Path] = {}
         self._in_use: set[str] = set()
+        self._too_big: dict[str, str] = {}  # card id -> why it does not fit this machine's memory
 
     # ---- state
+    def set_machine_memory(self, memory: MachineMemory) -> None:
+        """Grey out the cards whose weights do not fit (Sapiens2-5B on most machines) and keep the reason."""
+        self.beginResetModel()
+        self._too_big = {c.id: fit.reason for c in ALL_CARDS if not (fit := card_fits(c, memory)).ok}
+        self.endResetModel()
+
+    def too_big(self, card: ModelCard | Sapiens2Card | DetectorCard) -> str:
+        """Why this card is not offered here, or "" when it fits."""
+        return self._too_big.get(card.id, "")
+
     def set_task_filter(self, task: str | None) -> None:
         self.beginResetModel()
         self._task = task
@@ -83,7 +97,10 @@ class CardTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             where = f"\nInstalled: {path}" if path else "\nNot installed"
             licence = f"\nLicence: {card.licence}" if getattr(card, "licence", None) else ""
-            return f"{card.id}\n{card.hf_repo}\n{', '.join(card.filenames)}{where}{licence}"
+            too_big = f"\nNot offered: {reason}" if (reason := self.too_big(card)) else ""
+            return f"{card.id}\n{card.hf_repo}\n{', '.join(card.filenames)}{where}{licence}{too_big}"
+        if role == Qt.ItemDataRole.ForegroundRole and self.too_big(card):
+            return QApplication.palette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         column = index.column()
