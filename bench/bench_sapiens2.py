@@ -1,7 +1,9 @@
 """A Sapiens2-0.4B pose forward against a Sapiens-0.3B pose forward on the CPU, in the same run.
 
 Both models are built with random weights (their cost does not depend on them) at the official input size
-1024x768 and run with bf16 autocast, as the CPU path would; each is timed over ``RUNS`` runs after one warm-up.
+1024x768 and run in fp32, as the CPU path does for both families (``backends/precision.py``: bf16 autocast is
+a CUDA default for Sapiens2 only, and on CPUs without bf16 matrix units it is slower than fp32); each is timed
+over ``RUNS`` runs after one warm-up.
 The ratio says what choosing the newer family costs per image on a machine without a GPU. No assertions:
 figures only. ``BENCH_RUNS`` sets the number of timed runs (default 2: each forward takes seconds on two cores).
 """
@@ -20,7 +22,7 @@ def _time(name: str, model) -> float:
 
     x = torch.randn(1, 3, 1024, 768)
     params = sum(p.numel() for p in model.parameters())
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.inference_mode():
         model(x)  # warm-up: allocator, kernels
         times = []
         for _ in range(RUNS):
