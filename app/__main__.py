@@ -16,6 +16,9 @@ import logging
 import sys
 from pathlib import Path
 
+# app.settings.TASKS, written out: importing it would load Qt before the arguments are parsed (--help stays fast).
+_TASKS = ("pose", "seg", "depth", "normal", "pointmap", "matting")
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -23,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="*", help="images, folders or a video to open")
     pose = p.add_mutually_exclusive_group()
-    for task in ("pose", "seg", "depth", "normal", "pointmap"):
+    for task in _TASKS:
         (pose if task == "pose" else p).add_argument(
             f"--{task}",
             metavar="CKPT",
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Sapiens Studio")
     app.setOrganizationName("SapiensStudio")
     window = MainWindow()
-    tasks = ("pose", "seg", "depth", "normal", "pointmap")
+    tasks = _TASKS
     window.model_overrides = {t: getattr(args, t) for t in tasks if getattr(args, t)}
     if args.quick:
         window.model_overrides["pose"] = QUICK_MODEL_ID

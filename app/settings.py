@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings
 from .canvas.scene import LayerStyle
 
 ORGANIZATION, APPLICATION = "SapiensStudio", "Sapiens Studio"
-TASKS = ("pose", "seg", "depth", "normal", "pointmap")
+TASKS = ("pose", "seg", "depth", "normal", "pointmap", "matting")
 
 
 class Settings:

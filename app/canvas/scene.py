@@ -1,4 +1,4 @@
-"""The canvas scene: the image, the dense layers (part map, depth, normals, person mask) and one
+"""The canvas scene: the image, the dense layers (matte, part map, depth, normals, person mask) and one
 skeleton item per person, all driven by one LayerStyle."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene
 
 from sapiens_core.annotation import Annotation
@@ -23,6 +23,11 @@ PERSON_MASK_RGBA = (0, 200, 255, 255)
 # The person mask as an indexed layer: False transparent, True the mask colour.
 PERSON_MASK_TABLE = [QColor(0, 0, 0, 0).rgba(), QColor(*PERSON_MASK_RGBA).rgba()] + [0] * 254
 MARKER_RADIUS = 9  # screen pixels
+# The matte covers what it calls background with a flat backdrop, so the cut-out (hair, soft edges) shows as a
+# compositor would show it; alpha is the index of an 8-bit image whose table maps alpha a to the backdrop at opacity
+# 255 - a: no per-pixel conversion, and the layer's opacity slider fades the backdrop as a whole.
+MATTE_BACKDROP_RGB = (24, 24, 28)
+MATTE_TABLE = [QColor(*MATTE_BACKDROP_RGB, 255 - a).rgba() for a in range(256)]
 
 
 @dataclass
@@ -43,6 +48,8 @@ class LayerStyle:
     normal_opacity: float = 0.8
     person_mask: bool = True
     person_mask_opacity: float = 0.3
+    matte: bool = True  # shown where a document has one: a matting run is asked for to be seen
+    matte_opacity: float = 0.85
 
 
 class CanvasScene(QGraphicsScene):
@@ -56,7 +63,8 @@ class CanvasScene(QGraphicsScene):
         self.image_item.setZValue(0)
         self.addItem(self.image_item)
         self.layer_items: dict[str, QGraphicsItem] = {}
-        for z, name in enumerate(("person_mask", "parts", "depth", "normal"), start=1):
+        # The matte lowest: it hides the background, and the labels stay readable over it.
+        for z, name in enumerate(("matte", "person_mask", "parts", "depth", "normal"), start=1):
             # The labels a person paints are tiled (a dab repaints its tiles); depth and normals are one image.
             item = TiledLayerItem() if name in ("person_mask", "parts") else QGraphicsPixmapItem()
             item.setZValue(z)
@@ -109,6 +117,8 @@ class CanvasScene(QGraphicsScene):
             self.layer_items["depth"].setPixmap(QPixmap.fromImage(rgb_to_qimage(depth_to_colormap(doc.depth))))
         if doc.normal is not None:
             self.layer_items["normal"].setPixmap(QPixmap.fromImage(rgb_to_qimage(normal_to_rgb(doc.normal))))
+        if doc.alpha is not None:
+            self.layer_items["matte"].setPixmap(QPixmap.fromImage(_matte_qimage(doc.alpha)))
         if doc.keypoint_schema and doc.persons:
             schema = keypoint_schema(doc.keypoint_schema)
             radius = max(1.5, float(np.hypot(w, h)) / 400.0)
@@ -195,6 +205,7 @@ class CanvasScene(QGraphicsScene):
             "depth": (s.depth, s.depth_opacity),
             "normal": (s.normal, s.normal_opacity),
             "person_mask": (mask_shown, s.person_mask_opacity),
+            "matte": (s.matte, s.matte_opacity),
         }.items():
             item = self.layer_items[name]
             empty = item.is_empty() if isinstance(item, TiledLayerItem) else item.pixmap().isNull()
@@ -215,3 +226,11 @@ class CanvasScene(QGraphicsScene):
         )
         item.set_style(s.threshold, mask)
         item.setVisible(s.keypoints and item.person_id not in s.hidden_persons)
+
+
+def _matte_qimage(alpha: np.ndarray) -> QImage:
+    alpha = np.ascontiguousarray(alpha, dtype=np.uint8)
+    h, w = alpha.shape
+    image = QImage(alpha.data, w, h, alpha.strides[0], QImage.Format.Format_Indexed8).copy()
+    image.setColorTable(MATTE_TABLE)
+    return image

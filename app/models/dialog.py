@@ -229,7 +229,7 @@ class ModelManagerDialog(QDialog):
         idle = self.job is None
         self.download_button.setEnabled(idle and card is not None and not installed)
         self.verify_button.setEnabled(idle and installed)
-        # A task the app does not run (matting) has no "Use"; the detector's is "Use as person detector".
+        # A task the app does not run has no "Use"; the detector's is "Use as person detector".
         self.use_button.setEnabled(installed and card.task in (*TASKS, "detect"))
         self.licence_info.setText(licence_summary(card, self.settings) if card else "")
         self.licence_info.setVisible(bool(self.licence_info.text()))

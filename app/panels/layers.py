@@ -1,4 +1,4 @@
-"""Layer controls and legend: keypoint groups, score threshold, persons, part classes, depth, normals."""
+"""Layer controls and legend: keypoint groups, score threshold, persons, part classes, depth, normals, matte."""
 
 from __future__ import annotations
 
@@ -82,11 +82,15 @@ class LayersPanel(QWidget):
         self.normal_opacity = _slider(self.style.normal_opacity)
         self.person_mask = QCheckBox("Person mask", checked=self.style.person_mask)
         self.person_mask_opacity = _slider(self.style.person_mask_opacity)
+        self.matte = QCheckBox("Matte", checked=self.style.matte)
+        self.matte.setToolTip("Sapiens2 matting: the background the alpha matte leaves out, covered")
+        self.matte_opacity = _slider(self.style.matte_opacity)
         for box, slider in (
             (self.parts, self.parts_opacity),
             (self.depth, self.depth_opacity),
             (self.normal, self.normal_opacity),
             (self.person_mask, self.person_mask_opacity),
+            (self.matte, self.matte_opacity),
         ):
             dense.addRow(box, slider)
         layout.addWidget(dense_box)
@@ -95,7 +99,7 @@ class LayersPanel(QWidget):
         layout.addWidget(QLabel("Part classes (legend)"))
         layout.addWidget(self.classes, 1)
 
-        toggles = [self.keypoints, self.boxes, self.parts, self.depth, self.normal, self.person_mask]
+        toggles = [self.keypoints, self.boxes, self.parts, self.depth, self.normal, self.person_mask, self.matte]
         for w in [*toggles, *self.group_boxes.values()]:
             w.toggled.connect(self._collect)
         for s in (
@@ -104,6 +108,7 @@ class LayersPanel(QWidget):
             self.depth_opacity,
             self.normal_opacity,
             self.person_mask_opacity,
+            self.matte_opacity,
         ):
             s.valueChanged.connect(self._collect)
         self.persons.itemChanged.connect(self._collect)
@@ -165,6 +170,7 @@ class LayersPanel(QWidget):
         s.depth, s.depth_opacity = self.depth.isChecked(), self.depth_opacity.value() / 100
         s.normal, s.normal_opacity = self.normal.isChecked(), self.normal_opacity.value() / 100
         s.person_mask, s.person_mask_opacity = self.person_mask.isChecked(), self.person_mask_opacity.value() / 100
+        s.matte, s.matte_opacity = self.matte.isChecked(), self.matte_opacity.value() / 100
         s.hidden_persons = self._unchecked(self.persons)
         s.hidden_classes = self._unchecked(self.classes)
         self._update_threshold_label()
