@@ -12,6 +12,7 @@ from ..cards import CARDS, DETECTOR_CARDS, SAPIENS2_CARDS, SIZES, find_card
 from ..errors import SapiensError
 from ..licences import licence_for, write_licence_copy
 from ..models_dir import default_models_dir, discover, installed_for
+from . import check_fast
 
 # A download refused for want of the licence's acceptance: a usage error, like a missing argument.
 EXIT_LICENCE = 2
@@ -50,6 +51,7 @@ def add_parser(sub) -> None:
     vf = msub.add_parser("verify", help="check installed files against their download records and that they load")
     vf.add_argument("files", nargs="*", type=Path, help="files to check (default: everything installed)")
     vf.set_defaults(run=run_verify)
+    check_fast.add_parser(msub)
 
 
 def run_list(args: argparse.Namespace) -> int:
