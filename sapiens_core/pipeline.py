@@ -132,11 +132,14 @@ class Pipeline:
         device: str = "auto",
         detector: PersonDetector | None = None,
         precision: str = "auto",
+        fast: bool = False,
+        compile: bool = False,
         **options,
     ) -> Pipeline:
         """Open one checkpoint per task (``{"pose": path, "seg": None, ...}``); a bad file raises a SapiensError.
 
         ``"pose": QUICK_MODEL_ID`` runs the quick backend (BackendError with the install hint without mediapipe).
+        ``fast`` / ``compile``: every checkpoint's weights in our own model (see ``open_backend``).
         """
         models = {}
         try:
@@ -151,13 +154,20 @@ class Pipeline:
                     quick = QuickPose()
                     models[task] = TaskModel(task, quick, pose=quick)
                     continue
-                backend = open_backend(path, task=task, device=device, precision=precision)
+                backend = open_backend(path, task=task, device=device, precision=precision, fast=fast, compile=compile)
                 models[task] = TaskModel(task, backend, card_for_path(path))
         except BaseException:
             for m in models.values():
                 m.backend.close()
             raise
         return cls(models, detector=detector, **options)
+
+    def set_batch_size(self, batch_size: int) -> None:
+        """Images (and person crops) per forward pass from now on, e.g. once ``--batch-size auto`` is resolved."""
+        self.batch_size = int(batch_size)
+        model = self.models.get("pose")
+        if model is not None and isinstance(model.pose, SapiensPose):
+            model.pose.batch_size = self.batch_size
 
     def close(self) -> None:
         for m in self.models.values():

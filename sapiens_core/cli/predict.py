@@ -18,6 +18,7 @@ from ..boxes import BoxTable
 from ..errors import SapiensError
 from ..pipeline import QUICK_MODEL_ID, Pipeline
 from . import detector_args, predict_images, predict_video
+from .batch_size import batch_size_arg
 
 
 def add_parser(sub) -> None:
@@ -63,7 +64,14 @@ def add_parser(sub) -> None:
     predict_video.add_arguments(p)
     predict_images.add_arguments(p)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--batch-size", type=int, default=1, metavar="N", help="images (and person crops) per forward pass")
+    p.add_argument(
+        "--batch-size",
+        type=batch_size_arg,
+        default=1,
+        metavar="N",
+        help="images (and person crops) per forward pass; auto: as many as the free GPU memory holds (the CPU "
+        "default on a CPU), said in one line",
+    )
     p.add_argument(
         "--flip-test", action="store_true", help="average with the mirrored input (official eval setting; 2x slower)"
     )

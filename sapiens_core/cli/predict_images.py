@@ -25,6 +25,7 @@ from ..errors import SapiensError
 from ..io.images import scan_images
 from ..pipeline import Pipeline
 from . import detector_args
+from .batch_size import AUTO, resolve_batch_size
 
 __all__ = ["add_arguments", "check_arguments", "run_images"]
 
@@ -52,6 +53,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "bf16 files); bf16: autocast fp32 files for speed (results differ within bf16 tolerance)",
     )
     g.add_argument(
+        "--fast",
+        action="store_true",
+        help="run each file's weights in our own model (SDPA attention; bf16 weights under --precision bf16) "
+        "instead of the file's own graph; check a model first with `models check-fast FILE`",
+    )
+    g.add_argument("--compile", action="store_true", help="with --fast: torch.compile the model (minutes at start)")
+    g.add_argument(
         "--workers",
         type=int,
         default=None,
@@ -63,7 +71,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Refuse out-of-range numbers before anything is loaded, with one line each."""
-    if args.batch_size < 1:
+    if args.batch_size != AUTO and args.batch_size < 1:
         raise SapiensError("--batch-size must be at least 1")
     if not (math.isfinite(args.kpt_threshold) and 0.0 <= args.kpt_threshold <= 1.0):
         raise SapiensError(f"--kpt-threshold must be a number from 0 to 1, not {args.kpt_threshold}")
@@ -102,11 +110,14 @@ def _run(args, models: dict, inputs: list[str], videos: list[Path], on_video, ra
         models,
         device=device,
         precision=args.precision,
+        fast=args.fast,
+        compile=args.compile,
         detector=detector_args.detector_from_args(args, models),
-        batch_size=args.batch_size,
+        batch_size=1 if args.batch_size == AUTO else args.batch_size,
         flip_test=args.flip_test,
         kpt_threshold=args.kpt_threshold,
     )
+    resolve_batch_size(args, pipeline)  # auto: from the device memory left once the models are loaded
     state = RunState(args.out, rank)
     failed = 0
     try:
