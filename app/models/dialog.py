@@ -37,6 +37,7 @@ from sapiens_core import hub
 from sapiens_core.cards import ModelCard, card_for_filename
 from sapiens_core.errors import CheckpointError
 from sapiens_core.licences import licence_for, write_licence_copy
+from sapiens_core.memory_fit import MachineMemory, machine_memory
 from sapiens_core.models_dir import (
     CHECKPOINT_SUFFIXES,
     Imported,
@@ -72,6 +73,7 @@ class ModelManagerDialog(QDialog):
         *,
         models_dir: Path | None = None,
         download_fn: DownloadFn = hub.download,
+        machine: MachineMemory | None = None,
     ):
         super().__init__(parent)
         self.setObjectName("ModelManagerDialog")
@@ -80,6 +82,7 @@ class ModelManagerDialog(QDialog):
         self.settings, self.runner = settings, runner
         self.models_dir = Path(models_dir) if models_dir else default_models_dir()
         self._download_fn = download_fn
+        self.machine = machine or machine_memory()  # what a model may use: a card that cannot fit is not offered
         self.job: Job | None = None  # the download / verify / import in progress (one at a time)
         self._job_kind = ""
         self._diagnostics_job: Job | None = None
@@ -96,6 +99,7 @@ class ModelManagerDialog(QDialog):
         for task in dict.fromkeys(card.task for card in ALL_CARDS):  # every task a card is for, in card order
             self.task_filter.addItem(task, task)
         self.table_model = CardTableModel(self)
+        self.table_model.set_machine_memory(self._memory_for_device())
         self.table = QTableView(objectName="cardTable")
         self.table.setModel(self.table_model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -116,6 +120,7 @@ class ModelManagerDialog(QDialog):
         self.cancel_button = QPushButton("Cancel", objectName="cancelButton", enabled=False)
         self.status = QLabel(objectName="statusLabel", wordWrap=True)
         self.licence_info = QLabel(objectName="licenceInfo", wordWrap=True, openExternalLinks=True)
+        self.memory_info = QLabel(objectName="memoryInfo", wordWrap=True, visible=False)
         self.licence_dialog: LicenceDialog | None = None  # the licence asked for, while it is open
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -172,6 +177,7 @@ class ModelManagerDialog(QDialog):
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.licence_info)
+        layout.addWidget(self.memory_info)
         layout.addLayout(actions)
         layout.addLayout(job_row)
         layout.addWidget(self.status)
@@ -227,7 +233,10 @@ class ModelManagerDialog(QDialog):
         card = self.selected_card()
         installed = card is not None and self.table_model.installed_path(card) is not None
         idle = self.job is None
-        self.download_button.setEnabled(idle and card is not None and not installed)
+        too_big = self.table_model.too_big(card) if card is not None else ""
+        self.download_button.setEnabled(idle and card is not None and not installed and not too_big)
+        self.memory_info.setText(f"Not offered on this machine: {too_big}." if too_big else "")
+        self.memory_info.setVisible(bool(too_big))
         self.verify_button.setEnabled(idle and installed)
         # A task the app does not run has no "Use"; the detector's is "Use as person detector".
         self.use_button.setEnabled(installed and card.task in (*TASKS, "detect"))
@@ -279,7 +288,15 @@ class ModelManagerDialog(QDialog):
 
     def _device_changed(self, device: str) -> None:
         self.settings.device = device
+        self.table_model.set_machine_memory(self._memory_for_device())
+        self._update_buttons()
         self.settings_changed.emit()
+
+    def _memory_for_device(self) -> MachineMemory:
+        """The memory the chosen device gives a model: the GPU's, or the RAM when the CPU is chosen."""
+        if self.settings.device == "cpu":
+            return MachineMemory(None, "", self.machine.ram_bytes)
+        return self.machine
 
     def use_model(self, task: str, path: Path) -> None:
         if task == "detect":  # the person detector: boxes before pose, not a task of its own
@@ -355,6 +372,9 @@ class ModelManagerDialog(QDialog):
         """Download the selected card, after its licence is accepted where it has one that asks for it."""
         card = self.selected_card()
         if card is None or self.job is not None or self.licence_dialog is not None:
+            return
+        if reason := self.table_model.too_big(card):
+            self._say(f"Not downloaded: {reason}.")
             return
         self.licence_dialog = ask_licence(self, self.settings, card, lambda: self._download(card))
         if self.licence_dialog is not None:

@@ -45,9 +45,10 @@ class CardTableModel(QAbstractTableModel):
     # ---- state
     def set_machine_memory(self, memory: MachineMemory) -> None:
         """Grey out the cards whose weights do not fit (Sapiens2-5B on most machines) and keep the reason."""
-        self.beginResetModel()
         self._too_big = {c.id: fit.reason for c in ALL_CARDS if not (fit := card_fits(c, memory)).ok}
-        self.endResetModel()
+        if self._cards:  # a change of data, not of rows: the selection stays
+            last = self.index(len(self._cards) - 1, len(self.COLUMNS) - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
 
     def too_big(self, card: ModelCard | Sapiens2Card | DetectorCard) -> str:
         """Why this card is not offered here, or "" when it fits."""
