@@ -29,3 +29,19 @@ def test_flops_per_image_count_at_least_the_patch_embedding():
     d = get_arch("sapiens_tiny").embed_dim
     patch_embed = 2 * (256 // 16) * (192 // 16) * d * 3 * 16 * 16  # multiply-adds of the 16x16 stride-16 conv
     assert result["tflop_per_image"] * 1e12 > patch_embed
+
+
+def test_smoke_mode_compares_the_original_file_with_the_fast_path(capsys):
+    from bench import gpu_predict
+
+    paths = ["file-fp32", "file-bf16-autocast", "fast-fp32", "fast-bf16", "fast-bf16-compile"]
+    assert gpu_predict.main(["--smoke", "--tasks", "seg", "--batches", "2", "--paths", *paths]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split("\t")[-1] == "vs file"
+    rows = {r[3]: r for r in (line.split("\t") for line in lines[1:])}
+    assert set(rows) == set(paths) - {"fast-bf16-compile"}  # no compilation in a smoke run
+    vs_file = {path: float(row[7]) for path, row in rows.items()}
+    assert vs_file["file-fp32"] == 0.0  # the reference itself
+    assert vs_file["fast-fp32"] < 1e-4  # our model with the file's weights gives the file's output
+    assert 0 < vs_file["fast-bf16"] < 5e-2 and 0 < vs_file["file-bf16-autocast"] < 5e-2
+    assert all(float(row[4]) > 0 for row in rows.values())
