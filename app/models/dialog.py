@@ -1,7 +1,8 @@
 """The model manager: official cards to download and verify, files to import, and which model runs per task.
 
-Every slow step (download, verify, import check and copy, diagnostics) runs as a JobRunner job; the dialog only
-reacts to the job's signals, always through bound methods of this QObject so Qt queues them onto the GUI thread.
+Every slow step (download, verify, import check and copy; diagnostics, in its own window) runs as a JobRunner
+job; the dialog only reacts to the job's signals, always through bound methods of this QObject so Qt queues them
+onto the GUI thread.
 Settings are written as soon as the user changes them: there is no OK/Cancel to forget.
 """
 
@@ -12,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMessageBox,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -52,6 +51,7 @@ from sapiens_core.quick import install_hint, quick_available
 from ..settings import TASKS, Settings
 from ..workers import Job, JobCancelled, JobRunner
 from .choice import DETECTOR, quick_note
+from .diagnostics import DiagnosticsDialog
 from .licence import LicenceDialog, ask_licence, licence_summary
 from .table import ALL_CARDS, CardTableModel
 
@@ -85,8 +85,7 @@ class ModelManagerDialog(QDialog):
         self.machine = machine or machine_memory()  # what a model may use: a card that cannot fit is not offered
         self.job: Job | None = None  # the download / verify / import in progress (one at a time)
         self._job_kind = ""
-        self._diagnostics_job: Job | None = None
-        self.diagnostics_dialog: QDialog | None = None
+        self.diagnostics_dialog: DiagnosticsDialog | None = None
         self.error_box: QMessageBox | None = None
         self.inventory = Inventory(self.models_dir, [])
         self._build()
@@ -479,37 +478,6 @@ class ModelManagerDialog(QDialog):
     # ---- diagnostics
     def show_diagnostics(self) -> QDialog:
         if self.diagnostics_dialog is None:
-            dialog = QDialog(self, objectName="diagnosticsDialog", windowTitle="Device diagnostics")
-            dialog.resize(760, 480)
-            text = QPlainTextEdit(objectName="diagnosticsText", readOnly=True)
-            text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-            copy = QPushButton("Copy", objectName="copyDiagnostics")
-            copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(text.toPlainText()))
-            buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-            buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
-            buttons.rejected.connect(dialog.reject)
-            layout = QVBoxLayout(dialog)
-            layout.addWidget(text)
-            layout.addWidget(buttons)
-            self.diagnostics_dialog, self.diagnostics_text = dialog, text
-        if self._diagnostics_job is None:
-            self.diagnostics_text.setPlainText("Collecting device information…")
-            # Importing torch and opening an ONNX Runtime session take seconds the first time: not on the GUI thread.
-            self._diagnostics_job = self.runner.start("Diagnostics", _diagnostics_text, self._connect_diagnostics)
-        self.diagnostics_dialog.show()
-        self.diagnostics_dialog.raise_()
+            self.diagnostics_dialog = DiagnosticsDialog(self.runner, self)
+        self.diagnostics_dialog.refresh()
         return self.diagnostics_dialog
-
-    def _connect_diagnostics(self, job: Job) -> None:
-        job.succeeded.connect(self._diagnostics_ready)
-        job.failed.connect(self._diagnostics_ready)
-
-    def _diagnostics_ready(self, text: str) -> None:
-        self._diagnostics_job = None
-        self.diagnostics_text.setPlainText(text)
-
-
-def _diagnostics_text(report) -> str:
-    from sapiens_core.diagnostics import device_report
-
-    return device_report().as_text()
