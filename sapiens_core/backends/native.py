@@ -32,10 +32,14 @@ _DTYPE_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "f
 
 
 def weights_dtype(state_dict: dict[str, torch.Tensor]) -> str:
-    """The dtype the file stores its floating-point weights in (an official bf16 file: "bf16")."""
-    dtypes = [t.dtype for t in state_dict.values() if t.is_floating_point()]
-    first = dtypes[0] if dtypes else torch.float32
-    return _DTYPE_NAMES.get(first, str(first))
+    """The dtype most of the file's floating-point weights are stored in (an official bf16 file: "bf16"); by
+    count of values, since a few small tensors may differ (the Sapiens2 releases keep ``rope_embed.periods`` bf16)."""
+    counts: dict[torch.dtype, int] = {}
+    for tensor in state_dict.values():
+        if tensor.is_floating_point():
+            counts[tensor.dtype] = counts.get(tensor.dtype, 0) + tensor.numel()
+    most = max(counts, key=counts.__getitem__) if counts else torch.float32
+    return _DTYPE_NAMES.get(most, str(most))
 
 
 def _build(weights: NativeWeights, task: str | None, source: str) -> torch.nn.Module:
@@ -76,7 +80,8 @@ class NativeBackend(TorchBackend):
         self.compiled = bool(compile)
         if weights.dropped:
             log.info("%s: left out wrapper keys %s", self.path.name, ", ".join(weights.dropped))
-        stored = weights_dtype(weights.state_dict)
+        # As the original path: a graph runs in the dtype it stores; .pth and .safetensors weights are upcast to fp32.
+        stored = weights_dtype(weights.state_dict) if weights.format in ("torchscript", "exported") else "fp32"
         model = _build(weights, task, self.path.name)
         self.family = getattr(model, "family", "sapiens")
         self.task = model.task

@@ -170,6 +170,25 @@ def test_check_fast_fails_where_the_graph_does_more_than_the_weights(files, tmp_
     assert "NOT equal: keep the original file's path for this model" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("stored", [torch.float32, torch.bfloat16])
+def test_a_sapiens2_safetensors_file_runs_the_fast_path_as_its_own_path(tmp_path, capsys, stored):
+    from tests.sapiens2_tiny import build_tiny_sapiens2, save_safetensors
+
+    path = save_safetensors(build_tiny_sapiens2("pose"), tmp_path / "tiny_sapiens2_pose.safetensors", stored)
+    with open_backend(path, task="pose", device="cpu", fast=True) as fast:
+        assert (fast.family, fast.format, fast.precision) == ("sapiens2", "safetensors", "fp32")  # as the original
+    assert main(["models", "check-fast", str(path), "--task", "pose", "--device", "cpu"]) == 0
+    assert "max abs diff 0," in capsys.readouterr().out
+
+
+def test_weights_dtype_is_that_of_most_values():
+    from sapiens_core.backends.native import weights_dtype
+
+    state = {"rope_embed.periods": torch.zeros(8, dtype=torch.bfloat16), "w": torch.zeros(100)}
+    assert weights_dtype(state) == "fp32"
+    assert weights_dtype({**state, "v": torch.zeros(200, dtype=torch.bfloat16)}) == "bf16"
+
+
 def test_compile_needs_the_fast_path_and_onnx_has_none(files, tiny_checkpoint):
     with pytest.raises(BackendError, match="add --fast"):
         open_backend(files["paths"]["pth"], task="pose", device="cpu", compile=True)
