@@ -91,7 +91,8 @@ def run_share(
     on_cuda = any(getattr(m.backend, "device", "cpu") == "cuda" for m in pipeline.models.values())
     loader = make_loader(dataset, options.batch_size, options.workers, pin_memory=on_cuda)
     writer = OutputWriter(options.writers)
-    progress = Progress(len(paths), rank.label, stream, bar=not rank.distributed and stream.isatty())
+    bar = not rank.distributed and stream.isatty()
+    progress = Progress(len(paths), rank.label, stream, bar=bar, folder=state.folder, rank=rank)
     pending: deque[tuple[Loaded, Future | None]] = deque()
 
     def write(doc, item: Loaded):

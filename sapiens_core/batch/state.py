@@ -7,6 +7,8 @@ scan of OUT never takes it for images):
 - ``failures-RRRRR.txt``: ``PATH<TAB>reason`` per input that failed in this attempt.
 - ``log-RRRRR.txt``: appended by every attempt, one line per event and image: ``forward``, ``done``, ``skip``
   (finished by an earlier attempt), ``failed``; what a user reads to see what happened to one image.
+- ``progress-RRRRR.json``: rank R's images done and share size, replaced every few seconds in a distributed run;
+  rank 0 sums them into the launch's total (:mod:`.progress_files`).
 - ``run.json``: the options ``merge`` needs (the keypoint score threshold), written by rank 0.
 
 Every line is written with one ``write`` and flushed, so a killed process leaves at most its last line cut short,
@@ -28,7 +30,7 @@ from .shard import Rank
 __all__ = ["STATE_DIR", "RunState", "iter_json_lines"]
 
 STATE_DIR = ".sapiens_predict"
-_RANKED = re.compile(r"^(coco-part|failures|log)-(\d{5})\.(jsonl|txt)$")
+_RANKED = re.compile(r"^(coco-part|failures|log|progress)-(\d{5})\.(jsonl|txt|json)$")
 
 
 class RunState:

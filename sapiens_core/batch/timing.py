@@ -12,6 +12,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+from .progress_files import RankProgressFile, read_launch_progress
+from .shard import Rank
 
 __all__ = ["StageTimes", "Progress", "STAGES"]
 
@@ -57,13 +61,34 @@ class StageTimes:
 
 class Progress:
     """Images done, images/s and ETA of one rank: a tqdm bar on a terminal, else a line every ``every_s`` seconds
-    (logs of batch jobs, and several ranks sharing one terminal, where bars would overwrite each other)."""
+    (logs of batch jobs, and several ranks sharing one terminal, where bars would overwrite each other).
 
-    def __init__(self, total: int, label: str, stream, bar: bool, every_s: float = 30.0) -> None:
+    In a distributed run (``rank`` of a world over 1, ``folder`` the run's bookkeeping folder) every rank also
+    publishes its count (:mod:`.progress_files`), and rank 0 follows each of its lines with the launch's total.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        stream,
+        bar: bool,
+        every_s: float = 30.0,
+        folder: Path | None = None,
+        rank: Rank | None = None,
+        write_s: float = 5.0,
+    ) -> None:
         self.total, self.label, self.stream, self.every_s = total, label, stream, every_s
         self.done = 0
         self._start = self._last = time.perf_counter()
         self._bar = None
+        self._shared = None
+        self._world = 0  # ranks to sum on this rank (rank 0 of a distributed run), else 0
+        if folder is not None and rank is not None and rank.distributed:
+            self._shared = RankProgressFile(folder, rank.rank, total, write_s)
+            self._shared.publish(0, force=True)  # this launch's file from the start, not an earlier launch's
+            self._world = rank.world if rank.rank == 0 else 0
+            self._folder = Path(folder)
         if bar:
             from tqdm import tqdm
 
@@ -71,6 +96,8 @@ class Progress:
 
     def update(self, n: int = 1) -> None:
         self.done += n
+        if self._shared is not None:
+            self._shared.publish(self.done)
         if self._bar is not None:
             self._bar.update(n)
             return
@@ -78,6 +105,8 @@ class Progress:
         if now - self._last >= self.every_s:
             self._last = now
             print(self.line(now), file=self.stream, flush=True)
+            if self._world:
+                print(read_launch_progress(self._folder, self._world).line(), file=self.stream, flush=True)
 
     def line(self, now: float | None = None) -> str:
         elapsed = (now or time.perf_counter()) - self._start
@@ -87,5 +116,7 @@ class Progress:
         return f"{self.label}: {self.done}/{self.total} images, {rate:.2f} images/s, ETA {eta}"
 
     def close(self) -> None:
+        if self._shared is not None:
+            self._shared.publish(self.done, force=True)
         if self._bar is not None:
             self._bar.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..batch.manifest import read_manifest
 from ..batch.merge import merge_run
 from ..batch.names import unique_stems
+from ..batch.progress_files import read_launch_progress
 from ..batch.runner import RunOptions, failure_line, run_share
 from ..batch.shard import ProcessGroup, Rank, rank_device, rank_from_env, take_share
 from ..batch.state import RunState
@@ -161,6 +162,8 @@ def _run(args, models: dict, inputs: list[str], videos: list[Path], on_video, ra
     if rank.rank != 0:
         # Rank 0 reports every rank's failures; a non-zero exit here would make torchrun stop rank 0 mid-merge.
         return 0
+    if rank.distributed:
+        print(read_launch_progress(state.folder, rank.world).line(), flush=True)
     report = merge_run(args.out)
     for problem in report.problems:
         print(problem, file=sys.stderr)
