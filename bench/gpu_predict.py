@@ -1,4 +1,4 @@
-"""Inference throughput and MFU of Sapiens pose and seg models on one GPU: images/s and achieved FLOP/s over the
+"""Inference throughput and MFU of Sapiens and Sapiens2 models on one GPU: images/s and achieved FLOP/s over the
 GPU's dense bf16 peak, per (task, arch, batch, path). Random weights at the real shapes (1024x768 input); no files.
 
 Paths, from the faithful default to the fastest:
@@ -23,7 +23,11 @@ attention over 3072 tokens included). The physical limit of an H200 (989 TFLOP/s
     python bench/gpu_predict.py                                  # pose + seg, 0.3b/0.6b/1b, batch 1..64
     python bench/gpu_predict.py --tasks pose --archs sapiens_0.3b --batches 32 --paths bf16 bf16-compile
     python bench/gpu_predict.py --tasks pose --archs sapiens_0.3b --batches 32 --paths file-fp32 fast-fp32 fast-bf16
+    python bench/gpu_predict.py --tasks pose seg pointmap --archs sapiens2_0.4b sapiens2_1b sapiens2_5b --paths bf16
     python bench/gpu_predict.py --smoke                          # sapiens_tiny on the CPU: checks the script runs
+
+Sapiens2 shapes (``sapiens2_0.4b`` ... ``sapiens2_5b``; tasks pose, seg, normal, pointmap) run the model-only paths:
+their files are safetensors, always loaded into our own network, so there is no original-file graph to compare.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from bench.gpu_train import peak_tflops  # noqa: E402
 from sapiens_core.backends import open_backend  # noqa: E402
 from sapiens_core.nn import build_model  # noqa: E402
+from sapiens_core.nn.sapiens2_model import build_sapiens2  # noqa: E402
 
 PATHS = ("fp32", "bf16-autocast", "bf16", "bf16-compile")
 # (precision, fast, compile) of open_backend for each original-file / fast path
@@ -105,6 +110,12 @@ def _file_run(task: str, model, x: torch.Tensor, path: str, folder: Path):
     return backend._run, reference
 
 
+def _build(task: str, arch: str, size: tuple[int, int]) -> torch.nn.Module:
+    if arch.startswith("sapiens2_"):  # v2 heads are built for their input size (the pointmap scale branch)
+        return build_sapiens2(task, arch.removeprefix("sapiens2_"), input_size=size)
+    return build_model(task, arch)
+
+
 def measure(
     task: str,
     arch: str,
@@ -119,7 +130,7 @@ def measure(
 ):
     """images/s, TFLOP per image, MFU (with a peak) and, for the file and fast paths, the difference vs the file."""
     torch.manual_seed(0)
-    model = build_model(task, arch).to(device).eval()
+    model = _build(task, arch, size).to(device).eval()
     x = torch.randn(batch, 3, *size, device=device)
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
         model(x[:1])
@@ -147,9 +158,11 @@ def measure(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tasks", nargs="+", default=["pose", "seg"], choices=["pose", "seg", "depth", "normal"])
-    p.add_argument("--archs", nargs="+", default=["sapiens_0.3b", "sapiens_0.6b", "sapiens_1b"])
-    p.add_argument("--batches", nargs="+", type=int, default=[1, 4, 16, 32, 64])
+    p.add_argument(
+        "--tasks", nargs="+", default=["pose", "seg"], choices=["pose", "seg", "depth", "normal", "pointmap"]
+    )
+    p.add_argument("--archs", nargs="+", help="default: sapiens_0.3b sapiens_0.6b sapiens_1b (--smoke: sapiens_tiny)")
+    p.add_argument("--batches", nargs="+", type=int, help="default: 1 4 16 32 64 (--smoke: 1 2)")
     p.add_argument("--paths", nargs="+", default=["fp32", "bf16-autocast", "bf16"], choices=[*PATHS, *FILE_PATHS])
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
@@ -159,13 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     size = (1024, 768)
     if args.smoke:
         device = torch.device("cpu")
-        args.archs, args.batches, args.steps, args.warmup, size = ["sapiens_tiny"], [1, 2], 1, 1, (256, 192)
+        args.batches = args.batches or [1, 2]
+        args.archs, args.steps, args.warmup, size = args.archs or ["sapiens_tiny"], 1, 1, (256, 192)
         args.paths = [path for path in args.paths if not path.endswith("compile")]
     else:
         if not torch.cuda.is_available():
             print("no CUDA device (use --smoke to check the script on the CPU)", file=sys.stderr)
             return 2
         device = torch.device("cuda")
+        args.archs = args.archs or ["sapiens_0.3b", "sapiens_0.6b", "sapiens_1b"]
+        args.batches = args.batches or [1, 4, 16, 32, 64]
         torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32 here: the faithful path's real cost
         print(f"# {torch.cuda.get_device_name(device)}, torch {torch.__version__}", flush=True)
     peak = peak_tflops(device, args.peak_tflops)
@@ -180,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _row(task: str, arch: str, batch: int, path: str, device, size, args, peak, folder: Path) -> None:
+    if arch.startswith("sapiens2_") and path in FILE_PATHS:
+        print(f"{task}\t{arch}\t{batch}\t{path}\tn/a (safetensors: always our network)", flush=True)
+        return
     try:
         r = measure(task, arch, batch, path, device, size, args.steps, args.warmup, peak, folder)
     except torch.OutOfMemoryError:

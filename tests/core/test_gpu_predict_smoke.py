@@ -45,3 +45,17 @@ def test_smoke_mode_compares_the_original_file_with_the_fast_path(capsys):
     assert vs_file["fast-fp32"] < 1e-4  # our model with the file's weights gives the file's output
     assert 0 < vs_file["fast-bf16"] < 5e-2 and 0 < vs_file["file-bf16-autocast"] < 5e-2
     assert all(float(row[4]) > 0 for row in rows.values())
+
+
+def test_smoke_mode_runs_a_sapiens2_shape_and_says_why_it_has_no_file_path(capsys):
+    from bench import gpu_predict
+
+    argv = ["--smoke", "--tasks", "pointmap", "--archs", "sapiens2_0.4b", "--batches", "1"]
+    assert gpu_predict.main([*argv, "--paths", "fp32", "file-fp32"]) == 0
+    rows = {r[3]: r for r in (line.split("\t") for line in capsys.readouterr().out.splitlines()[1:])}
+    assert rows["file-fp32"][4] == "n/a (safetensors: always our network)"
+    fp32 = rows["fp32"]
+    assert fp32[:3] == ["pointmap", "sapiens2_0.4b", "1"] and float(fp32[4]) > 0
+    # 24 blocks of a 1024-wide transformer over 12x16 + 9 tokens at 256x192: at least 2 * 24 * 201 * 12 * 1024^2
+    # multiply-adds (the q/k/v/o and SwiGLU matrices, GQA aside, hold more than 12 d^2 weights per block)
+    assert float(fp32[5]) * 1e12 > 2 * 24 * 201 * 8 * 1024**2
