@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 
@@ -18,6 +18,7 @@ class ActionSpec:
     toolbar: bool = False
     checkable: bool = False
     tip: str = ""
+    group: str = ""  # checkable actions sharing a group are exclusive (one choice among several, shown as radios)
 
 
 class ActionRegistry:
@@ -25,6 +26,7 @@ class ActionRegistry:
         self.window = window
         self.actions: dict[str, QAction] = {}
         self.specs: dict[str, ActionSpec] = {}
+        self.groups: dict[str, QActionGroup] = {}
 
     def add(self, spec: ActionSpec, slot: Callable) -> QAction:
         if spec.id in self.actions:
@@ -33,10 +35,15 @@ class ActionRegistry:
         action.setObjectName(f"action_{spec.id}")
         if spec.shortcut is not None:
             action.setShortcut(QKeySequence(spec.shortcut))
-        action.setCheckable(spec.checkable)
+        action.setCheckable(spec.checkable or bool(spec.group))
+        if spec.group:
+            if spec.group not in self.groups:
+                self.groups[spec.group] = QActionGroup(self.window)
+                self.groups[spec.group].setExclusive(True)
+            self.groups[spec.group].addAction(action)
         action.setStatusTip(spec.tip or spec.text.replace("&", ""))
         action.setToolTip(spec.tip or spec.text.replace("&", ""))
-        if spec.checkable:
+        if spec.checkable and not spec.group:
             action.triggered.connect(slot)  # slot(checked)
         else:
             # QAction.triggered carries `checked`; a slot with an optional first parameter (run_current(connect=None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -216,6 +217,12 @@ class MainWindow(QMainWindow):
             ),
             self._detect_persons_toggled,
         )
+        for value, text, tip in (
+            ("auto", "Precision: &Faithful (default)", "Each model file in the dtype its official scripts run it in"),
+            ("bf16", "Precision: &bf16 (faster on GPU)", "fp32 models autocast to bf16: results within bf16 tolerance"),
+        ):
+            spec = ActionSpec(f"precision_{value}", text, "&Run", group="precision", tip=tip)
+            add(spec, partial(self._precision, value))
         self.model_output.register(self.actions)
         add(ActionSpec("open_video", "Open &video…", "&File", "Ctrl+Shift+V"), self._open_video_dialog)
         add(ActionSpec("capture", "&Capture panel", "&View", "Ctrl+Shift+C"), self._show_capture)
@@ -310,8 +317,13 @@ class MainWindow(QMainWindow):
         detect = self.actions["detect_persons"]  # setChecked does not trigger it: only a user's click does
         detect.setChecked(DETECTOR in models if self.model_overrides else self.settings.detect_persons)
         detect.setEnabled(not self.model_overrides)  # models from the command line are exactly what runs
+        self.actions[f"precision_{self.settings.precision}"].setChecked(True)
         if self.models_dialog is not None:
             self.models_dialog.update_quick_note()
+
+    def _precision(self, value: str) -> None:
+        self.settings.precision = value
+        self.refresh_models()  # the badge names it; the next Run opens the models in it
 
     def _detect_persons_toggled(self, checked: bool) -> None:
         self.settings.detect_persons = checked

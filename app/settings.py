@@ -11,6 +11,7 @@ from .canvas.scene import LayerStyle
 
 ORGANIZATION, APPLICATION = "SapiensStudio", "Sapiens Studio"
 TASKS = ("pose", "seg", "depth", "normal", "pointmap", "matting")
+PRECISION_CHOICES = ("auto", "bf16")  # the app offers Faithful and bf16; fp32 (refusing bf16 files) is the CLI's
 
 
 class Settings:
@@ -59,6 +60,19 @@ class Settings:
     @detect_persons.setter
     def detect_persons(self, value: bool) -> None:
         self.q.setValue("models/detect_persons", "true" if value else "false")
+
+    @property
+    def precision(self) -> str:
+        """``auto`` (default, "Faithful": each file in the dtype its official scripts use) or ``bf16`` (fp32 weights
+        autocast to bf16: faster on a GPU, results within bf16 tolerance); as ``predict --precision``."""
+        value = str(self.q.value("models/precision", "auto"))
+        return value if value in PRECISION_CHOICES else "auto"
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        if value not in PRECISION_CHOICES:
+            raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, not {value!r}")
+        self.q.setValue("models/precision", value)
 
     @property
     def device(self) -> str:

@@ -13,6 +13,10 @@ bypass both the model manager and the quick default.
 Person boxes come from a detector under the ``detector`` key of the same mapping (a file, or ``auto``: the
 installed official detector, else the seg model's foreground, else the whole image), so a change of detector
 reloads the pipeline like a change of model. ``open_pipeline`` turns the mapping into a pipeline.
+
+The precision setting (Run → Precision) travels the same way, under the ``precision`` key and only when it is
+not the faithful default: a change reloads the pipeline, and every place that opens one (a Run, the capture
+panel) runs what the badge says.
 """
 
 from __future__ import annotations
@@ -30,13 +34,14 @@ from ..settings import TASKS, Settings
 log = logging.getLogger(__name__)
 QUICK_LABEL = "quick model (MediaPipe Holistic, CPU)"
 DETECTOR = "detector"  # the key of the person detector's choice in a models mapping
+PRECISION = "precision"  # the key of a non-default precision (bf16) in a models mapping
 
 
 def choose_models(settings: Settings, overrides: dict[str, str], quick_ok: Callable[[], bool]) -> dict[str, str]:
     """``{task: checkpoint path or QUICK_MODEL_ID}`` for the tasks that will run. ``quick_ok`` is only asked
     when the quick model would be used (it imports mediapipe the first time)."""
     if overrides:
-        return {t: p for t, p in overrides.items() if p}
+        return _with_precision({t: p for t, p in overrides.items() if p}, settings.precision)
     enabled = settings.enabled_tasks()
     paths = {t: settings.model_path(t) for t in TASKS if t in enabled}
     paths = {t: p for t, p in paths.items() if p}
@@ -45,16 +50,24 @@ def choose_models(settings: Settings, overrides: dict[str, str], quick_ok: Calla
     chosen = {t: paths[t] for t in TASKS if t in paths}  # task order, for stable badges and pipeline keys
     if "pose" in chosen and settings.detect_persons:
         chosen[DETECTOR] = settings.model_path(DETECTOR) or AUTO
-    return chosen
+    return _with_precision(chosen, settings.precision)
+
+
+def _with_precision(models: dict[str, str], precision: str) -> dict[str, str]:
+    # Only beside models: an empty mapping must still mean "no models chosen".
+    if models and precision != "auto" and PRECISION not in models:
+        models[PRECISION] = precision
+    return models
 
 
 def open_pipeline(models: dict[str, str], device: str = "auto") -> Pipeline:
     """Load what ``models`` names (off the GUI thread: seconds to minutes), the person detector included."""
     models = dict(models)
     choice = models.pop(DETECTOR, None)
+    precision = models.pop(PRECISION, None) or "auto"
     detector, sentence = choose_detector(choice, device=device, seg_runs="seg" in models) if choice else (None, "")
     try:
-        pipeline = Pipeline.from_paths(models, device=device, detector=detector)
+        pipeline = Pipeline.from_paths(models, device=device, detector=detector, precision=precision)
     except BaseException:
         if detector is not None:
             detector.close()
@@ -94,12 +107,14 @@ def describe_models(models: dict[str, str]) -> str:
     """One line for the status badge, naming the quick model as such (never as a file called 'quick')."""
     if not models:
         return "no models chosen"
-    return ", ".join(
+    text = ", ".join(
         f"person boxes: {'auto' if p == AUTO else Path(p).name}"
         if t == DETECTOR
         else f"{t}: {QUICK_LABEL if p == QUICK_MODEL_ID else Path(p).name}"
         for t, p in models.items()
+        if t != PRECISION
     )
+    return f"{text} · {models[PRECISION]}" if PRECISION in models else text
 
 
 def describe_pipeline(pipeline: Pipeline) -> str:
@@ -110,4 +125,7 @@ def describe_pipeline(pipeline: Pipeline) -> str:
     ]
     if pipeline.detector is not None:
         parts.append(f"person boxes: {pipeline.detector.name}")
-    return ", ".join(parts) or "no models"
+    text = ", ".join(parts) or "no models"
+    # The dtype that ran, as each document's provenance records it: a bf16 file runs bf16 whatever the setting.
+    ran = sorted({p for m in pipeline.models.values() if (p := getattr(m.backend, "precision", None)) != "fp32" and p})
+    return f"{text} · {', '.join(ran)}" if ran else text
