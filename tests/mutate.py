@@ -80,7 +80,22 @@ MODULES: dict[str, list[str]] = {
     "sapiens_core/annotation/person.py": ["tests/core/test_annotation.py"],
     "sapiens_core/annotation/layers.py": ["tests/core/test_annotation.py"],
     "sapiens_core/annotation/document.py": ["tests/core/test_annotation.py"],
-    "sapiens_core/export/coco.py": ["tests/core/test_export_coco.py"],
+    # The flat-memory test streams thousands of documents (seconds per run) and pins no value the others miss.
+    "sapiens_core/export/coco.py": [
+        "tests/core/test_export_coco_mutants.py",
+        "tests/core/test_export_coco.py",
+        "tests/core/test_export_coco17.py",
+        "tests/core/test_export_coco_bad_input.py",
+        "tests/core/test_track_fields.py",
+        "--deselect=tests/core/test_export_coco.py::test_writer_streams_a_one_shot_iterable_with_flat_memory",
+    ],
+    "sapiens_core/export/coco_read.py": [
+        "tests/core/test_export_coco.py",
+        "tests/core/test_export_coco17.py",
+        "tests/core/test_export_coco_bad_input.py",
+        "tests/core/test_track_fields.py",
+        "--deselect=tests/core/test_export_coco.py::test_writer_streams_a_one_shot_iterable_with_flat_memory",
+    ],
     "sapiens_core/export/masks.py": [
         "tests/core/test_export_masks_mutants.py",
         "tests/core/test_export_masks.py",
