@@ -90,6 +90,7 @@ MODULES: dict[str, list[str]] = {
         "--deselect=tests/core/test_export_coco.py::test_writer_streams_a_one_shot_iterable_with_flat_memory",
     ],
     "sapiens_core/export/coco_read.py": [
+        "tests/core/test_import_coco_mutants.py",
         "tests/core/test_export_coco.py",
         "tests/core/test_export_coco17.py",
         "tests/core/test_export_coco_bad_input.py",
