@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from sapiens_core.errors import AnnotationFormatError
 from sapiens_core.export import ImportedImage, ImportOptions, ImportProblem, get_format
@@ -239,3 +240,18 @@ def test_a_goliath_wrist_takes_the_labeled_one_of_its_two_wholebody_counterparts
     (p,) = _one(tmp_path, "coco-wholebody133", records=[record]).persons
     wrist = GOLIATH.index("left_wrist")
     assert p.keypoints[wrist, :2].tolist() == [11, 12] and p.visibility[wrist] == 2
+
+
+def test_two_keypoint_categories_take_the_one_named_person(tmp_path):
+    categories = [{"id": 2, "name": "animal", "keypoints": ["tail"]}, {"id": 1, "name": "person", "keypoints": COCO17}]
+    assert len(_one(tmp_path, categories=categories).persons) == 1
+
+
+def test_side_files_are_checked_against_the_class_set_and_need_the_image_size(tmp_path):
+    part_map = np.zeros((30, 40), np.uint8)
+    part_map[0, 0] = 40  # no class of sapiens_28 (0..27, 255 = ignore)
+    Image.fromarray(part_map).save(tmp_path / "a_seg.png")
+    image = {"class_schema": "sapiens_28", "sapiens_layers": {"part_map": "a_seg.png"}}
+    assert "sapiens_28" in _message(tmp_path, image=image)
+    image |= {"width": None, "height": None}
+    assert _message(tmp_path, image=image) == "sapiens_layers need the image's width and height"
