@@ -223,7 +223,8 @@ def test_replacing_with_new_labels_sets_every_field_and_undo_restores_every_fiel
     change = history.push(edit)
     assert history.labels == ["import labels"]
     full = (0, 0, H, W)
-    layers = {name: full for name in ("part_map", "foreground", "depth", "normal", "pointmap")}
+    # a replace redraws every layer a document can hold, the matte's two included
+    layers = {name: full for name in ("part_map", "foreground", "depth", "normal", "pointmap", "alpha", "fg_rgb")}
     assert change == Change(persons={4: None}, structure=True, layers=layers, document=True)
     assert _ids(old) == [4] and old.persons[0] == _person(4, 2)
     assert old.class_schema == "sapiens_20" and old.models == {"seg": {"name": "new"}} and old.reviewed is False
