@@ -53,11 +53,15 @@ from .tasks.sapiens2_matting import matting_input, matting_to_layers
 from .tasks.sapiens2_outputs import focal_lengths, normal_to_unit, pointmap_to_metric, split_pointmap
 
 if TYPE_CHECKING:
+    import torch
+
     from .detect import PersonDetector
 
 log = logging.getLogger(__name__)
 # seg first: its foreground masks the others; pointmap last: its metric Z replaces a v1 model's relative depth
 DENSE_TASKS = ("seg", "depth", "normal", "pointmap", "matting")
+# Tasks whose outputs ``tasks.dense`` post-processes where they lie (the padded Sapiens2 ones go through numpy).
+DEVICE_POSTPROCESS_TASKS = ("seg", "depth", "normal")
 # Output channels a task's model must give, where the task fixes them (pose and seg depend on the model's card).
 _FIXED_CHANNELS = {"depth": 1, "normal": 3, "pointmap": 4, "matting": 4}
 __all__ = ["Pipeline", "Frame", "TaskModel", "run_on_images", "QUICK_MODEL_ID", "DENSE_TASKS"]
@@ -184,9 +188,9 @@ class Pipeline:
         return (card.class_schema_name if card else None) or _class_schema_name_for(channels)
 
     # ---- running
-    def _infer(self, task: str, batch: np.ndarray) -> np.ndarray:
+    def _infer(self, task: str, batch: np.ndarray, keep_tensor: bool = False) -> np.ndarray | torch.Tensor:
         """Run ``batch`` in chunks of ``batch_size``; check the output is what the task promises."""
-        out = infer_in_chunks(self.models[task].backend, batch, self.batch_size, task)
+        out = infer_in_chunks(self.models[task].backend, batch, self.batch_size, task, keep_tensor)
         self._check_channels(task, out.shape[1])
         return out
 
@@ -254,7 +258,10 @@ class Pipeline:
 
     def _run_dense(self, task: str, frames: list[Frame], docs: list[Annotation], shared: dict) -> None:
         batch, paddings = self._dense_input(task, frames, shared)
-        raw = self._infer(task, batch)
+        # Stretched seg, depth and normal maps are upsampled and reduced by ``tasks.dense``, which works where the
+        # tensor lies: on a GPU only the class/depth/normal map crosses to the host, not the network's output.
+        keep_tensor = task in DEVICE_POSTPROCESS_TASKS and all(padding is None for padding in paddings)
+        raw = self._infer(task, batch, keep_tensor)
         for frame, doc, out, padding in zip(frames, docs, raw, paddings):
             self._apply_dense(task, frame, doc, out, padding)
 
@@ -275,7 +282,9 @@ class Pipeline:
             if doc.foreground is None and result.foreground is not None:  # a seg model's mask wins
                 doc.foreground = result.foreground
 
-    def _apply_dense(self, task: str, frame: Frame, doc: Annotation, out: np.ndarray, padding: Padding | None) -> None:
+    def _apply_dense(
+        self, task: str, frame: Frame, doc: Annotation, out: np.ndarray | torch.Tensor, padding: Padding | None
+    ) -> None:
         hw = frame.image.shape[:2]
         if task == "seg":
             classes = T.logits_to_classes(out, hw)

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+import torch
 
 from . import tasks as T
 from .annotation import Person
 from .backends import Backend
+from .backends.base import join_batches
 from .boxes import whole_image_box
 from .cards import ModelCard, TrainedCard
 from .errors import BackendError
@@ -48,13 +50,17 @@ class PoseModel(Protocol):
     def close(self) -> None: ...
 
 
-def infer_in_chunks(backend: Backend, batch: np.ndarray, batch_size: int, task: str) -> np.ndarray:
-    """``backend.infer`` on ``batch_size`` images at a time; a result of the wrong rank or batch is a model error."""
-    outs = [backend.infer(batch[i : i + batch_size]) for i in range(0, len(batch), batch_size)]
-    out = np.concatenate(outs, axis=0) if outs else np.zeros((0,), np.float32)
+def infer_in_chunks(
+    backend: Backend, batch: np.ndarray, batch_size: int, task: str, keep_tensor: bool = False
+) -> np.ndarray | torch.Tensor:
+    """``backend.infer`` on ``batch_size`` images at a time; a result of the wrong rank or batch is a model error.
+    ``keep_tensor``: a torch runtime's output stays on its device (see ``Backend.infer``)."""
+    outs = [backend.infer(batch[i : i + batch_size], keep_tensor=keep_tensor) for i in range(0, len(batch), batch_size)]
+    out = join_batches(outs) if outs else np.zeros((0,), np.float32)
     if out.ndim != 4 or out.shape[0] != len(batch):
         raise BackendError(
-            f"{backend.path.name}: returned shape {out.shape} for a batch of {len(batch)}; is it really a {task} model?"
+            f"{backend.path.name}: returned shape {tuple(out.shape)} for a batch of {len(batch)}; "
+            f"is it really a {task} model?"
         )
     return out
 

@@ -43,6 +43,13 @@ def default_max_batch(task: str | None, device: str) -> int:
     return min(limit, CPU_MAX_BATCH) if device == "cpu" else limit
 
 
+def join_batches(parts: list) -> np.ndarray | torch.Tensor:
+    """Chunks of one run joined along the batch: tensors by torch where they lie (no trip to the host)."""
+    if all(isinstance(part, torch.Tensor) for part in parts):
+        return torch.cat(parts)
+    return np.concatenate([part.cpu().numpy() if isinstance(part, torch.Tensor) else part for part in parts])
+
+
 class Backend(abc.ABC):
     format: ClassVar[str]
     path: Path
@@ -88,22 +95,32 @@ class Backend(abc.ABC):
         x = np.ascontiguousarray(batch, dtype=np.float32)
         return x if x.flags.writeable else x.copy()  # torch.from_numpy warns on read-only (e.g. memory-mapped) arrays
 
-    def _check_output(self, out: Any, batch: int) -> np.ndarray:
+    def _check_output(self, out: Any, batch: int, keep_tensor: bool = False) -> np.ndarray | torch.Tensor:
+        """A (batch, C, h, w) float32 array with finite values, or a float32 tensor where it lies if
+        ``keep_tensor``: then only the finiteness verdict (one bool) crosses from the device, not the map."""
         if isinstance(out, (tuple, list)) and len(out) == 1:
             out = out[0]  # feature extractors and some exports return a 1-tuple
         if isinstance(out, torch.Tensor):
-            out = out.detach().float().cpu().numpy()
-        if not isinstance(out, np.ndarray):
+            out = out.detach().float() if keep_tensor else out.detach().float().cpu().numpy()
+        if not isinstance(out, (np.ndarray, torch.Tensor)):
             raise BackendError(f"{self.path.name} returned {type(out).__name__}, not a tensor")
         if out.ndim != 4 or out.shape[0] != batch:
             raise BackendError(f"{self.path.name} returned shape {tuple(out.shape)}; expected ({batch}, C, h, w)")
-        out = out.astype(np.float32, copy=False)
-        if not np.isfinite(out).all():
+        if isinstance(out, torch.Tensor):
+            finite = bool(torch.isfinite(out).all())
+        else:
+            out = out.astype(np.float32, copy=False)
+            finite = bool(np.isfinite(out).all())
+        if not finite:
             raise BackendError(f"{self.path.name} produced NaN or infinite values ({self.provider})")
         return out
 
-    def infer(self, batch: np.ndarray) -> np.ndarray:
+    def infer(self, batch: np.ndarray, keep_tensor: bool = False) -> np.ndarray | torch.Tensor:
         """(B, 3, H, W) float32, already normalized -> (B, C, h, w) float32 on the CPU.
+
+        ``keep_tensor``: a torch runtime's output stays a float32 tensor on its device, so the per-pixel
+        post-processing can run there (``tasks.dense``) and only the reduced maps cross to the host; a runtime
+        that gives numpy (ONNX Runtime) still gives numpy.
 
         Out of device memory, the chunk is retried at half the batch (and ``max_batch`` stays halved) down to one
         image; only a single image that does not fit is an error.
@@ -133,9 +150,9 @@ class Backend(abc.ABC):
                     f"{self.path.name} failed on a {tuple(chunk.shape)} batch "
                     f"({self.provider}): {text[0][:200] if text else type(error).__name__}"
                 ) from error
-            parts.append(self._check_output(raw, len(chunk))[:count])
+            parts.append(self._check_output(raw, len(chunk), keep_tensor)[:count])
             start += count
-        out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        out = parts[0] if len(parts) == 1 else join_batches(parts)
         if self.output_channels is None:
             self.output_channels = int(out.shape[1])
         return out

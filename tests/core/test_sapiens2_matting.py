@@ -76,7 +76,7 @@ def _pipeline(tmp_path, monkeypatch, raw: np.ndarray, seen: dict) -> Pipeline:
     path = save_safetensors(build_tiny_sapiens2("matting"), tmp_path / "sapiens2_1b_matting.safetensors")
     pipeline = Pipeline.from_paths({"matting": path}, device="cpu")
 
-    def infer(batch):
+    def infer(batch, keep_tensor=False):
         seen["batch"] = batch
         return raw[None]
 

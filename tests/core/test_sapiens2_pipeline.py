@@ -38,7 +38,7 @@ def _pipeline(tmp_path, monkeypatch, outputs: dict, seen: dict | None = None) ->
     pipeline = Pipeline.from_paths(paths, device="cpu")
     for task, raw in outputs.items():
 
-        def infer(batch, task=task, raw=raw):
+        def infer(batch, task=task, raw=raw, keep_tensor=False):
             if seen is not None:
                 seen[task] = batch
             return raw[None].astype(np.float32)
@@ -150,7 +150,7 @@ def test_sapiens2_pose_crops_with_cubic_when_enlarging_and_area_when_shrinking(t
     seen = []
     backend = pipeline.models["pose"].backend
     real = backend.infer
-    monkeypatch.setattr(backend, "infer", lambda batch: seen.append(batch) or real(batch))
+    monkeypatch.setattr(backend, "infer", lambda batch, **kw: seen.append(batch) or real(batch, **kw))
     image = np.random.default_rng(2).integers(0, 256, size=(1500, 2000, 3), dtype=np.uint8)
     small = np.array([[300, 200, 500, 600, 0.9]], np.float32)  # 250 x 500 padded: scale 767 / 375 > 1
     large = np.array([[100, 50, 1900, 1450, 0.8]], np.float32)  # 2250 wide padded: scale 767 / 2250 < 1

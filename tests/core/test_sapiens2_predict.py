@@ -41,7 +41,7 @@ def test_the_pipeline_stretches_with_area_for_sapiens2(tmp_path, monkeypatch):
     pipeline = Pipeline.from_paths({"seg": _seg_file(tmp_path)}, device="cpu")
     backend = pipeline.models["seg"].backend
     real = backend.infer
-    monkeypatch.setattr(backend, "infer", lambda batch: seen.append(batch) or real(batch))
+    monkeypatch.setattr(backend, "infer", lambda batch, **kw: seen.append(batch) or real(batch, **kw))
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, size=(1000, 2000, 3), dtype=np.uint8)
     (doc,) = pipeline.run([Frame(frame, "wide.png")])
