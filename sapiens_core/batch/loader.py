@@ -25,7 +25,7 @@ from ..boxes import BoxTable
 from ..errors import SapiensError
 from ..io.images import read_image
 from ..task_specs import INPUT_SIZE
-from .resume import Expected, finished_document
+from .resume import Expected, finished_document, moved, relocate_document
 
 __all__ = ["Loaded", "InputDataset", "make_loader", "part_record"]
 
@@ -85,6 +85,11 @@ class InputDataset(Dataset):
         start = time.perf_counter()
         if self.expected is not None:
             doc = finished_document(self.out, item.stem, item.path, self.expected)
+            if doc is not None and moved(doc, item.path):
+                try:
+                    doc = relocate_document(self.out / f"{item.stem}.json", item.path)
+                except (SapiensError, OSError, ValueError):
+                    doc = None  # it cannot be re-pointed: redo it, as any unfinished image
             item.times["check"] = time.perf_counter() - start
             if doc is not None:
                 item.status = "skip"

@@ -42,6 +42,7 @@ class RunOptions:
     batch_size: int = 1
     workers: int = 2  # loader processes; 0 reads in the main process
     writers: int = 2  # writer threads; 0 writes in the main thread
+    input_root: str | None = None  # the folder every input of the whole run lies under (``resume.input_root``)
 
 
 @dataclass
@@ -67,8 +68,8 @@ def wants_v1_input(pipeline: Pipeline) -> bool:
     )
 
 
-def expected_outputs(pipeline: Pipeline, overlay: bool) -> Expected:
-    return Expected({task: model.backend.path.name for task, model in pipeline.models.items()}, overlay)
+def expected_outputs(pipeline: Pipeline, overlay: bool, root: str | None = None) -> Expected:
+    return Expected({task: model.backend.path.name for task, model in pipeline.models.items()}, overlay, root)
 
 
 def run_share(
@@ -86,7 +87,7 @@ def run_share(
     stream = stream or sys.stderr  # looked up now: a caller (or a test) may have replaced sys.stderr
     result = RunResult()
     times = result.times
-    expected = expected_outputs(pipeline, options.overlay) if options.resume else None
+    expected = expected_outputs(pipeline, options.overlay, options.input_root) if options.resume else None
     dataset = InputDataset(paths, stems, indices, options.out, expected, boxes, wants_v1_input(pipeline))
     on_cuda = any(getattr(m.backend, "device", "cpu") == "cuda" for m in pipeline.models.values())
     loader = make_loader(dataset, options.batch_size, options.workers, pin_memory=on_cuda)

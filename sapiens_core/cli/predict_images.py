@@ -18,6 +18,7 @@ from ..batch.manifest import read_manifest
 from ..batch.merge import merge_run
 from ..batch.names import unique_stems
 from ..batch.progress_files import read_launch_progress
+from ..batch.resume import input_root
 from ..batch.runner import RunOptions, failure_line, run_share
 from ..batch.shard import ProcessGroup, Rank, rank_device, rank_from_env, take_share
 from ..batch.state import RunState
@@ -144,6 +145,7 @@ def _run(args, models: dict, inputs: list[str], videos: list[Path], on_video, ra
             if args.workers is not None
             else (2 if len(paths) >= _WORKERS_FROM * rank.world else 0),
             writers=args.writers,
+            input_root=input_root(paths),
         )
         share = range(rank.rank, len(paths), rank.world)
         result = run_share(
