@@ -75,7 +75,11 @@ MODULES: dict[str, list[str]] = {
         "--deselect=tests/core/test_merge_painted_pixels.py::"
         "test_predict_into_a_project_keeps_painted_pixels_and_overwrite_replaces_them",
     ],
-    "sapiens_core/annotation/shapes.py": ["tests/core/test_tile_edits.py", "tests/core/test_annotation.py"],
+    "sapiens_core/annotation/shapes.py": [
+        "tests/core/test_shapes_mutants.py",
+        "tests/core/test_tile_edits.py",
+        "tests/core/test_annotation.py",
+    ],
     "sapiens_core/annotation/display.py": [
         "tests/core/test_display_mutants.py",
         "tests/core/test_display.py",
