@@ -115,7 +115,11 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_format_labelme_import_mutants.py",
         "tests/core/test_format_labelme.py",
     ],
-    "sapiens_core/export/depth_normal.py": ["tests/core/test_format_depth_normal.py"],
+    "sapiens_core/export/depth_normal.py": [
+        "tests/core/test_depth_normal_mutants.py",
+        "tests/core/test_format_depth_normal.py",
+        "tests/core/test_format_pointmap.py",
+    ],
     "sapiens_core/export/sapiens_lite.py": ["tests/core/test_format_sapiens_lite.py"],
     "sapiens_core/render/overlay.py": ["tests/core/test_render.py"],
     # The canvas rules: what is shown (groups, threshold, persons) and what the pointer picks.
