@@ -86,7 +86,12 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_render.py",
     ],
     "sapiens_core/annotation/person.py": ["tests/core/test_annotation.py"],
-    "sapiens_core/annotation/layers.py": ["tests/core/test_annotation.py"],
+    "sapiens_core/annotation/layers.py": [
+        "tests/core/test_layers_mutants.py",
+        "tests/core/test_annotation.py",
+        "tests/core/test_matte_document.py",
+        "tests/core/test_format_depth_normal.py",
+    ],
     "sapiens_core/annotation/document.py": ["tests/core/test_annotation.py"],
     # The flat-memory test streams thousands of documents (seconds per run) and pins no value the others miss.
     "sapiens_core/export/coco.py": [
