@@ -125,7 +125,10 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_format_depth_normal.py",
         "tests/core/test_format_pointmap.py",
     ],
-    "sapiens_core/export/sapiens_lite.py": ["tests/core/test_format_sapiens_lite.py"],
+    "sapiens_core/export/sapiens_lite.py": [
+        "tests/core/test_sapiens_lite_mutants.py",
+        "tests/core/test_format_sapiens_lite.py",
+    ],
     "sapiens_core/render/overlay.py": ["tests/core/test_overlay_mutants.py", "tests/core/test_render.py"],
     # The canvas rules: what is shown (groups, threshold, persons) and what the pointer picks.
     "app/canvas/skeleton_item.py": ["tests/app/test_canvas_rules.py"],
