@@ -131,7 +131,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "sapiens_core/render/overlay.py": ["tests/core/test_overlay_mutants.py", "tests/core/test_render.py"],
     # The canvas rules: what is shown (groups, threshold, persons) and what the pointer picks.
-    "app/canvas/skeleton_item.py": ["tests/app/test_canvas_rules.py"],
+    "app/canvas/skeleton_item.py": ["tests/app/test_canvas_rules_mutants.py", "tests/app/test_canvas_rules.py"],
     "app/canvas/scene.py": ["tests/app/test_canvas_rules.py", "tests/app/test_main_window.py"],
 }
 
