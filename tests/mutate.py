@@ -85,7 +85,7 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_display.py",
         "tests/core/test_render.py",
     ],
-    "sapiens_core/annotation/person.py": ["tests/core/test_annotation.py"],
+    "sapiens_core/annotation/person.py": ["tests/core/test_person_mutants.py", "tests/core/test_annotation.py"],
     "sapiens_core/annotation/layers.py": [
         "tests/core/test_layers_mutants.py",
         "tests/core/test_annotation.py",
