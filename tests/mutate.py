@@ -132,7 +132,17 @@ MODULES: dict[str, list[str]] = {
     "sapiens_core/render/overlay.py": ["tests/core/test_overlay_mutants.py", "tests/core/test_render.py"],
     # The canvas rules: what is shown (groups, threshold, persons) and what the pointer picks.
     "app/canvas/skeleton_item.py": ["tests/app/test_canvas_rules_mutants.py", "tests/app/test_canvas_rules.py"],
-    "app/canvas/scene.py": ["tests/app/test_canvas_rules.py", "tests/app/test_main_window.py"],
+    # Not test_main_window.py's model runs: each mutant's run would build and run the tiny models (tens of seconds),
+    # and they pin no scene rule the tests below miss (threshold, keypoints toggle, hidden classes, layer opacity).
+    "app/canvas/scene.py": [
+        "tests/app/test_scene_mutants.py",
+        "tests/app/test_canvas_rules.py",
+        "tests/app/test_canvas_rules_mutants.py",
+        "tests/app/test_tiled_layer.py",
+        "tests/app/test_person_boxes.py",
+        "tests/app/test_paint_tools.py",
+        "tests/app/test_main_window.py::test_layer_style_and_device_persist_to_a_new_window",
+    ],
 }
 
 # Copied into each scratch tree: the packages the tests import and the data they read.
