@@ -64,6 +64,9 @@ class SkeletonItem(QGraphicsItem):
         self.update()  # drops the cached pixmap even where the bounds stay the same
 
     def set_style(self, threshold: float, group_mask: np.ndarray) -> None:
+        # The shown points, and so the bounds, change: Qt must be told first, or it keeps drawing and hovering
+        # inside the old rectangle (an empty one leaves a person whose points a lower threshold shows undrawn).
+        self.prepareGeometryChange()
         self.threshold = float(threshold)
         self.group_mask = np.asarray(group_mask, bool)
         self._update_shown()
@@ -141,3 +144,11 @@ class SkeletonItem(QGraphicsItem):
         if scene is not None and hasattr(scene, "keypoint_hovered"):
             scene.keypoint_hovered.emit(self.describe(i) if i is not None else "")
         super().hoverMoveEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:
+        # Hover moves only arrive inside the item's bounds (a few pixels around its points at 1:1): without
+        # this, the status bar would keep naming the last point after the pointer has left the person.
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "keypoint_hovered"):
+            scene.keypoint_hovered.emit("")
+        super().hoverLeaveEvent(event)

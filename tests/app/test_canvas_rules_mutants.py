@@ -211,3 +211,27 @@ def test_the_editing_tool_grabs_a_point_within_its_screen_tolerance_beyond_two_r
     qtbot.wait(10)
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(QPointF(206, 60)))
     assert thumb.editor.selection.points == {7: {SCHEMA.index("left_thumb4")}}
+
+
+# ---- two bugs this run found (both failed before the fix in skeleton_item.py)
+def test_the_status_bar_forgets_a_point_the_pointer_left(qtbot, main_window):
+    _show(main_window, _document({"left_thumb4": (200.0, 60.0, 0.75)}))
+    view = main_window.view
+    view.resetTransform()
+    view.centerOn(200, 60)
+    qtbot.wait(10)
+    QTest.mouseMove(view.viewport(), view.mapFromScene(QPointF(150, 60)))
+    QTest.mouseMove(view.viewport(), view.mapFromScene(QPointF(200, 60)))  # over the point
+    qtbot.wait(20)
+    assert "left_thumb4" in main_window.hover_label.text()
+    QTest.mouseMove(view.viewport(), view.mapFromScene(QPointF(210, 60)))  # 10 px away, outside the item's bounds
+    qtbot.wait(20)
+    assert main_window.hover_label.text() == ""
+
+
+def test_lowering_the_threshold_draws_a_person_that_had_no_shown_point(main_window):
+    _show(main_window, _document({"left_thumb4": (200.0, 60.0, 0.1)}))  # 0.1 < the default threshold 0.3
+    assert not _covered(_render(main_window, 200, 60, 4, 2)).any()
+    main_window.layers.threshold.setValue(5)  # 0.05
+    assert main_window.scene.skeletons[0].shown.any()
+    assert _covered(_render(main_window, 200, 60, 4, 2)).any()
