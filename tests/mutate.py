@@ -92,7 +92,11 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_matte_document.py",
         "tests/core/test_format_depth_normal.py",
     ],
-    "sapiens_core/annotation/document.py": ["tests/core/test_annotation.py"],
+    "sapiens_core/annotation/document.py": [
+        "tests/core/test_document_mutants.py",
+        "tests/core/test_annotation.py",
+        "tests/core/test_matte_document.py",
+    ],
     # The flat-memory test streams thousands of documents (seconds per run) and pins no value the others miss.
     "sapiens_core/export/coco.py": [
         "tests/core/test_export_coco_mutants.py",
