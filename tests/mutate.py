@@ -44,6 +44,21 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_pose_flip.py",
         "--deselect=tests/core/test_dense.py::test_peak_memory_stays_bounded_in_a_real_run",
     ],
+    # The Sapiens2 tasks: seg stretch, pose crop interpolation, padding, pointmap/normal/matte post-processing.
+    **{
+        module: [
+            f"tests/core/test_{name}_mutants.py",
+            "tests/core/test_sapiens2_tasks.py",
+            "tests/core/test_sapiens2_pipeline.py",
+            "tests/core/test_sapiens2_matting.py",
+        ]
+        for module, name in (
+            ("sapiens_core/tasks/sapiens2.py", "sapiens2_tasks"),
+            ("sapiens_core/tasks/sapiens2_outputs.py", "sapiens2_outputs"),
+            ("sapiens_core/tasks/sapiens2_matting.py", "sapiens2_matting"),
+        )
+    },
+    "sapiens_core/tasks/udp_codec.py": ["tests/core/test_udp_codec_mutants.py", "tests/trainer/test_codec.py"],
     "sapiens_core/io/checkpoints.py": ["tests/core/test_checkpoints.py"],
     "sapiens_core/quick/mapping.py": ["tests/core/test_quick.py"],
     # The property test (seconds per run) pins nothing the targeted tests miss; it would make each mutant slow.
@@ -114,6 +129,21 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_track_fields.py",
         "--deselect=tests/core/test_export_coco.py::test_writer_streams_a_one_shot_iterable_with_flat_memory",
     ],
+    # Person masks and side files in COCO: written by coco.py, read by coco_read.py; same selection minus the stream.
+    "sapiens_core/export/coco_layers.py": [
+        "tests/core/test_coco_layers_mutants.py",
+        "tests/core/test_import_coco_mutants.py",
+        "tests/core/test_export_coco_mutants.py",
+        "tests/core/test_export_coco.py",
+        "tests/core/test_export_coco17.py",
+        "tests/core/test_export_coco_bad_input.py",
+        "--deselect=tests/core/test_export_coco.py::test_writer_streams_a_one_shot_iterable_with_flat_memory",
+    ],
+    "sapiens_core/export/matting.py": [
+        "tests/core/test_format_matting_mutants.py",
+        "tests/core/test_format_matting.py",
+        "tests/core/test_matte_document.py",
+    ],
     "sapiens_core/export/masks.py": [
         "tests/core/test_export_masks_mutants.py",
         "tests/core/test_export_masks.py",
@@ -168,7 +198,10 @@ def _table(module: str, tests: list[str]) -> str:
         # torch and Qt are not fork-safe after a test run in the parent; a bare fork server is.
         'process_isolation = "forkserver"\n'
         "timeout_multiplier = 5.0\n"
-        "use_git_change_detection = false\n"
+        # mutmut's limit scales the tests' call time, which leaves out the main window each app test builds:
+        # under load, surviving canvas mutants ran out of time and were filed as (false) timeouts.
+        + ("timeout_constant = 20.0\n" if module.startswith("app/") else "")
+        + "use_git_change_detection = false\n"
         "\n[tool.pytest.ini_options]\n"
         'testpaths = ["tests"]\n'
         'markers = ["slow: takes minutes"]\n'
