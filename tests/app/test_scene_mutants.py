@@ -307,3 +307,21 @@ def test_a_picked_pixel_is_ringed_at_its_centre_and_a_new_image_clears_the_ring(
     assert centre == pytest.approx((x + 0.5, y + 0.5), abs=0.25)  # a symmetric ring: its mean is its centre
     main_window.scene.set_image(np.full((H, W, 3), GREY, np.uint8))
     assert _yellow_ring(main_window, x + 0.5, y + 0.5) == (0, 0)
+
+
+def test_the_ring_is_drawn_with_a_two_pixel_pen(main_window):
+    """The ring's ink, summed over its band, is its length times its width: 2 pi 9 px x 2 px = 113 px of yellow
+    (a 1 px pen gives about 57, a 3 px one about 170)."""
+    _show(main_window, _left_background())
+    main_window.show_pixel(120, 80)
+    n = 31
+    image = QImage(n, n, QImage.Format.Format_RGB888)
+    image.fill(QColor(0, 0, 0))
+    painter = QPainter(image)
+    main_window.scene.render(painter, QRectF(0, 0, n, n), QRectF(120.5 - n / 2, 80.5 - n / 2, n, n))
+    painter.end()
+    pixels = np.array([[image.pixelColor(i, j).getRgb()[:3] for i in range(n)] for j in range(n)], float)
+    yellow = np.clip(np.minimum(pixels[..., 0], pixels[..., 1]) - pixels[..., 2], 0, None) / 255
+    yy, xx = np.mgrid[0:n, 0:n] + 0.5 - n / 2
+    band = (np.hypot(xx, yy) > 6) & (np.hypot(xx, yy) < 12)
+    assert 2 * np.pi * 9 * 2 * 0.8 < yellow[band].sum() < 2 * np.pi * 9 * 2 * 1.2
