@@ -116,7 +116,7 @@ class Backend(abc.ABC):
         return out
 
     def infer(self, batch: np.ndarray, keep_tensor: bool = False) -> np.ndarray | torch.Tensor:
-        """(B, 3, H, W) float32, already normalized -> (B, C, h, w) float32 on the CPU.
+        """(B, 3, H, W) float32, already normalized -> (B, C, h, w) float32 on the CPU, unless ``keep_tensor``.
 
         ``keep_tensor``: a torch runtime's output stays a float32 tensor on its device, so the per-pixel
         post-processing can run there (``tasks.dense``) and only the reduced maps cross to the host; a runtime
