@@ -267,15 +267,24 @@ def test_points_are_drawn_over_an_opaque_part_map(main_window):
 # ------------------------------------------------------------------------------------------------ marker
 
 
-def _yellow_ring(window, cx: float, cy: float) -> tuple[int, int]:
-    """(yellow pixels within 6 px of (cx, cy), yellow pixels 7 to 11 px from it), rendered at 1:1."""
-    n = 31
+RING_VIEW = 31  # px: the ring (radius 9) and a margin, rendered at 1:1 around the picked pixel's centre
+
+
+def _render_around(window, cx: float, cy: float) -> np.ndarray:
+    """(RING_VIEW, RING_VIEW, 3) int RGB of the scene at 1:1, centred on scene point (cx, cy), on black."""
+    n = RING_VIEW
     image = QImage(n, n, QImage.Format.Format_RGB888)
     image.fill(QColor(0, 0, 0))
     painter = QPainter(image)
     window.scene.render(painter, QRectF(0, 0, n, n), QRectF(cx - n / 2, cy - n / 2, n, n))
     painter.end()
-    pixels = np.array([[image.pixelColor(i, j).getRgb()[:3] for i in range(n)] for j in range(n)], int)
+    return np.array([[image.pixelColor(i, j).getRgb()[:3] for i in range(n)] for j in range(n)], int)
+
+
+def _yellow_ring(window, cx: float, cy: float) -> tuple[int, int]:
+    """(yellow pixels within 6 px of (cx, cy), yellow pixels 7 to 11 px from it), rendered at 1:1."""
+    n = RING_VIEW
+    pixels = _render_around(window, cx, cy)
     yellow = (pixels[..., 0] > 150) & (pixels[..., 1] > 150) & (pixels[..., 2] < 100)
     yy, xx = np.mgrid[0:n, 0:n] + 0.5 - n / 2
     r = np.hypot(xx, yy)
@@ -284,13 +293,8 @@ def _yellow_ring(window, cx: float, cy: float) -> tuple[int, int]:
 
 def _yellow_centre(window, cx: float, cy: float) -> tuple[float, float]:
     """Mean position of the yellow pixels around (cx, cy), in scene coordinates (pixel centres)."""
-    n = 31
-    image = QImage(n, n, QImage.Format.Format_RGB888)
-    image.fill(QColor(0, 0, 0))
-    painter = QPainter(image)
-    window.scene.render(painter, QRectF(0, 0, n, n), QRectF(cx - n / 2, cy - n / 2, n, n))
-    painter.end()
-    pixels = np.array([[image.pixelColor(i, j).getRgb()[:3] for i in range(n)] for j in range(n)], int)
+    n = RING_VIEW
+    pixels = _render_around(window, cx, cy)
     weight = np.clip(pixels[..., 0] + pixels[..., 1] - 2 * pixels[..., 2], 0, None).astype(float)  # yellowness
     yy, xx = np.mgrid[0:n, 0:n] + 0.5 - n / 2
     return float((weight * xx).sum() / weight.sum() + cx), float((weight * yy).sum() / weight.sum() + cy)
@@ -314,13 +318,8 @@ def test_the_ring_is_drawn_with_a_two_pixel_pen(main_window):
     (a 1 px pen gives about 57, a 3 px one about 170)."""
     _show(main_window, _left_background())
     main_window.show_pixel(120, 80)
-    n = 31
-    image = QImage(n, n, QImage.Format.Format_RGB888)
-    image.fill(QColor(0, 0, 0))
-    painter = QPainter(image)
-    main_window.scene.render(painter, QRectF(0, 0, n, n), QRectF(120.5 - n / 2, 80.5 - n / 2, n, n))
-    painter.end()
-    pixels = np.array([[image.pixelColor(i, j).getRgb()[:3] for i in range(n)] for j in range(n)], float)
+    n = RING_VIEW
+    pixels = _render_around(main_window, 120.5, 80.5).astype(float)
     yellow = np.clip(np.minimum(pixels[..., 0], pixels[..., 1]) - pixels[..., 2], 0, None) / 255
     yy, xx = np.mgrid[0:n, 0:n] + 0.5 - n / 2
     band = (np.hypot(xx, yy) > 6) & (np.hypot(xx, yy) < 12)
